@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from selftaught.config import RunConfig
-from selftaught.models.registry import resolve_model
 from selftaught.sandbox.pool import WorkerPool
 from selftaught.stop.context import RunContext
+from selftaught.stop.session import make_context as session_context
+from selftaught.stop.session import resolve_backend, resolve_tasks
 from selftaught.store.store import Store
-from selftaught.tasks import get_task
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_MODEL = ROOT / "examples" / "scripted_model.py"
@@ -49,19 +49,24 @@ def write_script(tmp_path):
     return write
 
 
+SMALL = {"iterations": 1, "n_tests": 1, "calls": 2, "samples": 3, "timeout_s": 30}
+
+
+def small_config(model: str, **config) -> RunConfig:
+    """A small run's configuration (one repeat, two calls of three samples)."""
+    return RunConfig(model=model, **{**SMALL, **config})
+
+
 @pytest.fixture
 def make_context(pool, tmp_path):
-    """A run context with its own store, on the shared pool."""
+    """A run context with its own store, on the shared pool, built the way every run builds one."""
 
     def make(model: str, **config) -> RunContext:
-        cfg = RunConfig(
-            model=model,
-            **{"iterations": 1, "n_tests": 1, "calls": 2, "samples": 3, "timeout_s": 30, **config},
-        )
+        cfg, tasks = resolve_tasks(small_config(model, **config))
         store = Store.open(tmp_path / "store.db")
-        backend = resolve_model(model)
+        backend = resolve_backend(cfg, store.path)
         run_id = store.new_run("test", cfg.model_dump(), model, backend.identity)
-        return RunContext(cfg, [get_task(t) for t in cfg.tasks], pool, backend, store, run_id)
+        return session_context(cfg, tasks, backend=backend, store=store, run_id=run_id, pool=pool)
 
     return make
 

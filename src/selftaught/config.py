@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from selftaught.errors import UserInputError
+
+if TYPE_CHECKING:
+    from selftaught.models.registry import ModelOptions
 
 
 class RunConfig(BaseModel):
@@ -39,8 +47,16 @@ class RunConfig(BaseModel):
     max_cost: float | None = Field(None, gt=0, description="stop the run after this many USD")
     price_prompt: float = Field(0.0, ge=0, description="USD per million prompt tokens")
     price_completion: float = Field(0.0, ge=0, description="USD per million completion tokens")
+    scoring: Literal["strict", "reference"] = Field(
+        "strict",
+        description="strict (our checks) or reference (the paper's scoring, for comparison with it)",
+    )
+    accept: Literal["nonzero", "better"] = Field(
+        "nonzero",
+        description="adopt a new improver whose validation meta-utility is nonzero, or only a better one",
+    )
 
-    def model_options(self, store_path: str | None = None):
+    def model_options(self, store_path: str | None = None) -> ModelOptions:
         """The settings model backends take from this configuration."""
         from selftaught.models.registry import ModelOptions
 
@@ -62,3 +78,34 @@ class RunConfig(BaseModel):
     @property
     def meta_utility_budget(self) -> int:
         return self.utility_budget
+
+
+def load_config(
+    file: Path | None = None,
+    given: Mapping[str, Any] | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> RunConfig:
+    """One configuration from three layers, each winning over the ones before: `base`, a TOML file, `given`.
+
+    `given` holds only the settings someone chose explicitly (command-line options, environment
+    variables); anything invalid is a UserInputError naming the setting.
+    """
+    values: dict[str, Any] = dict(base or {})
+    if file is not None:
+        try:
+            values.update(tomllib.loads(file.read_text(encoding="utf-8")))
+        except FileNotFoundError as exc:
+            raise UserInputError(f"configuration file {str(file)!r} does not exist") from exc
+        except OSError as exc:
+            raise UserInputError(f"cannot read configuration file {str(file)!r}: {exc}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UserInputError(f"configuration file {str(file)!r} is not valid TOML: {exc}") from exc
+    values.update(given or {})
+    if isinstance(values.get("tasks"), str):
+        values["tasks"] = [values["tasks"]]
+    try:
+        return RunConfig(**values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(map(str, error["loc"])) or "configuration"
+        raise UserInputError(f"invalid setting {where}: {error['msg']}") from exc

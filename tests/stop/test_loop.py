@@ -1,10 +1,11 @@
-"""The self-improvement loop keeps the previous improver when an iteration fails."""
+"""The self-improvement loop, through the public API: failed iterations keep the previous improver."""
 
 from __future__ import annotations
 
 import pytest
+from tests.conftest import small_config
 
-from selftaught.stop.loop import run_stop
+from selftaught.api import open_store, start_run
 from selftaught.stop.seed import seed_improver_source
 
 FRAGILE_MODEL = '''
@@ -35,17 +36,18 @@ def respond(system, user, temperature, sample):
         ("return ''", "empty"),
     ],
 )
-def test_failed_iteration_keeps_the_previous_improver(make_context, write_script, failure, error_kind):
-    ctx = make_context(write_script(FRAGILE_MODEL.replace("{failure}", failure)), iterations=2, timeout_s=2.0)
-    results = run_stop(ctx)
-    assert [r.status for r in results] == ["seed", "improved", "failed"]
-    assert results[2].error_kind == error_kind
-    rows = ctx.store.iterations(ctx.run_id)
-    assert rows[2]["improver_hash"] == rows[1]["improver_hash"] != rows[0]["improver_hash"]
-    assert results[2].meta_utility_val == results[1].meta_utility_val > 0.9
+def test_failed_iteration_keeps_the_previous_improver(pool, tmp_path, write_script, failure, error_kind):
+    model = write_script(FRAGILE_MODEL.replace("{failure}", failure))
+    result = start_run(small_config(model, iterations=2, timeout_s=2.0), store=tmp_path / "s.db", pool=pool)
+    assert result.status == "finished"
+    assert [r.status for r in result.iterations] == ["seed", "improved", "failed"]
+    assert result.iterations[2].error_kind == error_kind
+    rows = open_store(tmp_path / "s.db").iterations(result.run_id)
+    assert rows[2].improver_hash == rows[1].improver_hash != rows[0].improver_hash
+    assert result.iterations[2].meta_utility_val == result.iterations[1].meta_utility_val > 0.9
 
 
-def test_improver_returning_nothing_keeps_the_seed(make_context, write_script):
+def test_improver_returning_nothing_keeps_the_seed(pool, tmp_path, write_script):
     no_code = """
 from tests.conftest import GOOD_PARITY_SOLVER
 def respond(system, user, temperature, sample):
@@ -53,9 +55,10 @@ def respond(system, user, temperature, sample):
         return "I would rather not write code today."
     return "```python\\n" + GOOD_PARITY_SOLVER + "```"
 """
-    ctx = make_context(write_script(no_code), iterations=1)
-    results = run_stop(ctx)
-    assert [r.status for r in results] == ["seed", "failed"]
-    rows = ctx.store.iterations(ctx.run_id)
-    assert ctx.store.source(rows[1]["improver_hash"]) == seed_improver_source()
-    assert results[1].meta_utility_val == results[0].meta_utility_val
+    result = start_run(small_config(write_script(no_code)), store=tmp_path / "s.db", pool=pool)
+    assert [r.status for r in result.iterations] == ["seed", "failed"]
+    store = open_store(tmp_path / "s.db")
+    rows = store.iterations(result.run_id)
+    assert store.source(rows[1].improver_hash) == seed_improver_source()
+    assert result.iterations[1].meta_utility_val == result.iterations[0].meta_utility_val
+    assert store.run(result.run_id).status == "finished"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from typing import Protocol
 
 from selftaught.store.store import Store
@@ -48,32 +47,17 @@ class ResponseCache:
         self.run_id = run_id
 
     def get(self, key: str) -> dict[int, str]:
-        rows = self.store.query("SELECT sample, text FROM responses WHERE key = ?", (key,))
-        return {int(r["sample"]): r["text"] for r in rows}
+        return self.store.cached_samples(key)
 
     def put(self, key: str, sample: int, text: str, model_identity: str) -> None:
-        self.store.execute(
-            "INSERT OR IGNORE INTO responses(key, sample, text, model_identity, run_id, created) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (key, sample, text, model_identity, self.run_id, time.time()),
-        )
+        self.store.put_sample(key, sample, text, model_identity, self.run_id)
 
 
 class RecordedResponses:
     """Read-only samples recorded by one run's model calls (for `replay:RUN`)."""
 
     def __init__(self, store: Store, run_id: str) -> None:
-        self._samples: dict[str, dict[int, str]] = {}
-        rows = store.query(
-            "SELECT cache_key, responses_json FROM model_calls "
-            "WHERE run_id = ? AND responses_json IS NOT NULL ORDER BY id",
-            (run_id,),
-        )
-        for row in rows:
-            if row["cache_key"]:
-                samples = self._samples.setdefault(row["cache_key"], {})
-                for index, text in enumerate(json.loads(row["responses_json"])):
-                    samples.setdefault(index, text)
+        self._samples = store.recorded_samples(run_id)
 
     def get(self, key: str) -> dict[int, str]:
         return dict(self._samples.get(key, {}))

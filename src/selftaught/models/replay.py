@@ -41,7 +41,7 @@ class ReplayModel:
             store.close()
         if row is None:
             raise UserInputError(f"replay:{argument}: no such run in {path}")
-        return cls(argument, row["model_identity"] or row["model_spec"], path)
+        return cls(argument, row.model_identity or row.model_spec, path)
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         raise RunStopped(

@@ -3,7 +3,11 @@
 I_t = I_{t-1}(source of I_{t-1}, meta-utility, model). An iteration that fails (the
 improver raises, times out, overruns its budget, returns nothing, or returns an
 improver whose validation meta-utility is 0) keeps the previous improver and is
-recorded as failed. Every iteration records the meta-utility of the improver in use
+recorded as failed. With `accept = "better"` a new improver is adopted only if its
+validation meta-utility is above the current improver's. Then every improver is
+evaluated on the same deterministic streams (`same/eval/TASK/rK`, whatever the
+iteration), so identical requests get identical answers and the comparison is between
+improvers, not between draws of the model. Every iteration records the meta-utility of the improver in use
 on the validation and the held-out test split. An iteration is the unit of progress:
 it is recorded when it ends, and a resumed run starts after the last recorded one.
 """
@@ -57,33 +61,44 @@ class LoopState:
 def _record(
     ctx: RunContext, result: IterationResult, improver: str, candidate: str | None, started: float
 ) -> None:
-    if ctx.store is None or ctx.run_id is None:
+    if ctx.store is None:
         return
-    improver_hash = ctx.store.put_source(improver, "improver")
-    result.improver_hash = improver_hash
-    candidate_hash = ctx.store.put_source(candidate, "improver") if candidate else None
-    ctx.store.add_iteration(
-        run_id=ctx.run_id,
+    result.improver_hash = ctx.store.put_source(improver, "improver")
+    ctx.recorder.iteration(
         iteration=result.iteration,
         status=result.status,
-        improver_hash=improver_hash,
-        candidate_hash=candidate_hash,
+        improver_hash=result.improver_hash,
+        candidate_hash=ctx.store.put_source(candidate, "improver") if candidate else None,
         meta_utility_val=result.meta_utility_val,
         meta_utility_test=result.meta_utility_test,
         error_kind=result.error_kind,
         error=result.error,
-        attempt=ctx.attempt,
         started=started,
-        ended=time.time(),
     )
+
+
+def _rejection(ctx: RunContext, candidate_val: float, current_val: float) -> tuple[str, str] | None:
+    """Why a new improver is not adopted under the run's `accept` rule, or None to adopt it."""
+    if candidate_val <= 0:
+        return "zero_utility", "the new improver's validation meta-utility is 0"
+    if ctx.config.accept == "better" and candidate_val <= current_val:
+        return (
+            "not_better",
+            f"the new improver's validation meta-utility {candidate_val:.4f} is not above "
+            f"the current one's {current_val:.4f}",
+        )
+    return None
+
+
+def _evaluation_scope(ctx: RunContext, t: int) -> Scope:
+    """Where iteration t's evaluations draw their answers: per iteration, or shared under accept=better."""
+    return Scope(iteration=t, stream="same" if ctx.config.accept == "better" else f"it{t}")
 
 
 def _seed_iteration(ctx: RunContext, improver: str) -> IterationResult:
     started = time.time()
     ctx.progress("iteration 0: evaluating the seed improver")
-    evaluation = evaluate_improver(
-        ctx, improver, SPLITS, Scope(iteration=0, stream="it0"), "iteration_eval", "eval"
-    )
+    evaluation = evaluate_improver(ctx, improver, SPLITS, _evaluation_scope(ctx, 0), "iteration_eval", "eval")
     result = IterationResult(0, "seed", evaluation.meta_utility["val"], evaluation.meta_utility["test"])
     _record(ctx, result, improver, None, started)
     return result
@@ -110,8 +125,11 @@ def _improve_iteration(ctx: RunContext, t: int, state: LoopState) -> tuple[Itera
         )
     else:
         ctx.progress(f"iteration {t}: evaluating the new improver")
-        evaluation = evaluate_improver(ctx, candidate, SPLITS, scope, "iteration_eval", "eval")
-        if evaluation.meta_utility["val"] > 0:
+        evaluation = evaluate_improver(
+            ctx, candidate, SPLITS, _evaluation_scope(ctx, t), "iteration_eval", "eval"
+        )
+        rejection = _rejection(ctx, evaluation.meta_utility["val"], previous.meta_utility_val)
+        if rejection is None:
             result = IterationResult(
                 t, "improved", evaluation.meta_utility["val"], evaluation.meta_utility["test"]
             )
@@ -122,8 +140,8 @@ def _improve_iteration(ctx: RunContext, t: int, state: LoopState) -> tuple[Itera
                 "failed",
                 previous.meta_utility_val,
                 previous.meta_utility_test,
-                error_kind="zero_utility",
-                error="the new improver's validation meta-utility is 0",
+                error_kind=rejection[0],
+                error=rejection[1],
             )
     _record(ctx, result, improver, candidate, started)
     return result, improver

@@ -3,7 +3,10 @@
 The meta-utility of an improver is the mean, over tasks and `n_tests` repeats, of the
 hidden utility of the solution the improver returns when run on the task's seed
 solution with a fresh model handle and a fresh utility budget. A repeat whose improver
-fails (exception, timeout, budget overrun, nothing returned) counts as 0. Repeats and
+fails (exception, timeout, budget overrun, nothing returned) counts as 0. Under
+`scoring = "reference"`, as in the reference implementation, a candidate improver
+whose meta-utility is asked for during self-improvement scores 0 as a whole when any
+one of its repeats raised. Repeats and
 tasks run at the same time, each improver in its own child; every repeat has its own
 deterministic stream, so results do not depend on the order answers arrive in.
 """
@@ -149,4 +152,11 @@ class MetaUtility:
         evaluation = evaluate_improver(
             self.ctx, code, ("val",), scope, "meta_call", f"meta{call}", meta_call=call
         )
+        if self.ctx.config.scoring == "reference" and any(raised(r.outcome) for r in evaluation.repeats):
+            return 0.0  # the reference's improver-level zero: one repeat that raised voids the rest
         return evaluation.meta_utility["val"]
+
+
+def raised(outcome: ImproverOutcome) -> bool:
+    """Whether an improver run ended by raising (exception, timeout, budget overrun), not by returning."""
+    return not outcome.ok and outcome.error_kind not in (None, "empty")

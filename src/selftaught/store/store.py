@@ -2,6 +2,7 @@
 
 Every number selftaught reports is recomputable from here: the configuration, every
 model call with its responses, every improver and solution source, every evaluation.
+All SQL of the package lives in this folder; the rest of the code calls methods.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import secrets
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from selftaught.store.migrations import SCHEMA_VERSION, StoreError, migrate
+from selftaught.store.queries import ReadQueries
+
 DEFAULT_STORE_NAME = "selftaught.db"
+__all__ = ["DEFAULT_STORE_NAME", "SCHEMA_VERSION", "Store", "StoreError", "default_store_path", "source_hash"]
 
 
 def default_store_path() -> Path:
@@ -28,25 +30,11 @@ def default_store_path() -> Path:
 
 
 def source_hash(source: str) -> str:
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class StoreError(Exception):
-    """The store file is unusable (newer schema, not a selftaught store)."""
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    id: str
-    kind: str
-    created: float
-    model_spec: str
-    status: str
-    reason: str | None
-
-
-class Store:
-    """Thread-safe access to one store file. Open with `Store.open(path)`."""
+class Store(ReadQueries):
+    """Thread-safe access to one store file. Open with `Store.open(path)`; read methods in ReadQueries."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
@@ -55,15 +43,19 @@ class Store:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Store:
+        """Open (or create) a store and bring its schema to this release's version."""
         path = Path(path)
         connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA foreign_keys=ON")
-        store = cls(connection, path)
-        store._migrate()
-        return store
+        try:
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            migrate(connection, path)
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection, path)
 
     @classmethod
     def open_existing(cls, path: str | os.PathLike[str]) -> Store:
@@ -72,28 +64,19 @@ class Store:
             raise StoreError(f"no run store at {path}")
         return cls.open(path)
 
-    def _migrate(self) -> None:
-        with self._lock:
-            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if "schema_info" in tables:
-                row = self._db.execute("SELECT version FROM schema_info").fetchone()
-                version = row[0] if row else 0
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{self.path} has schema version {version}; this selftaught reads {SCHEMA_VERSION}"
-                    )
-                if version == SCHEMA_VERSION:
-                    return
-            elif tables:
-                raise StoreError(f"{self.path} is not a selftaught run store")
-            script = resources.files("selftaught.store").joinpath("schema.sql").read_text()
-            self._db.executescript(script)
-            self._db.execute("DELETE FROM schema_info")
-            self._db.execute("INSERT INTO schema_info(version) VALUES (?)", (SCHEMA_VERSION,))
+    @property
+    def schema_version(self) -> int:
+        return int(self.query("PRAGMA user_version")[0][0])
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _insert(self, table: str, **values: Any) -> int:
         columns = ", ".join(values)
@@ -104,11 +87,8 @@ class Store:
             )
             return int(cursor.lastrowid or 0)
 
-    def execute(self, sql: str, params: tuple = ()) -> None:
-        with self._lock:
-            self._db.execute(sql, params)
-
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """Rows of one read-only SQL query (for the read methods, tests and ad-hoc inspection)."""
         with self._lock:
             return list(self._db.execute(sql, params))
 
@@ -117,12 +97,11 @@ class Store:
         from selftaught import __version__
 
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-        now = time.time()
         self._insert(
             "runs",
             id=run_id,
             kind=kind,
-            created=now,
+            created=time.time(),
             config_json=json.dumps(config, sort_keys=True),
             model_spec=model_spec,
             model_identity=model_identity,
@@ -134,21 +113,6 @@ class Store:
     def set_run_status(self, run_id: str, status: str, reason: str | None = None) -> None:
         self._insert("run_status", run_id=run_id, status=status, reason=reason, at=time.time())
 
-    def runs(self) -> list[RunSummary]:
-        rows = self.query(
-            """SELECT r.id, r.kind, r.created, r.model_spec, s.status, s.reason FROM runs r
-               JOIN run_status s ON s.id = (SELECT MAX(id) FROM run_status WHERE run_id = r.id)
-               ORDER BY r.created DESC, r.id DESC"""
-        )
-        return [
-            RunSummary(r["id"], r["kind"], r["created"], r["model_spec"], r["status"], r["reason"])
-            for r in rows
-        ]
-
-    def run(self, run_id: str) -> sqlite3.Row | None:
-        rows = self.query("SELECT * FROM runs WHERE id = ?", (run_id,))
-        return rows[0] if rows else None
-
     # --- sources --------------------------------------------------------------------------
     def put_source(self, source: str, kind: str) -> str:
         digest = source_hash(source)
@@ -158,18 +122,10 @@ class Store:
             )
         return digest
 
-    def source(self, digest: str) -> str | None:
-        rows = self.query("SELECT source FROM sources WHERE hash = ?", (digest,))
-        return rows[0]["source"] if rows else None
-
-    # --- iterations -----------------------------------------------------------------------
+    # --- what a run does ------------------------------------------------------------------
     def add_iteration(self, **values: Any) -> None:
         self._insert("iterations", **values)
 
-    def iterations(self, run_id: str) -> list[sqlite3.Row]:
-        return self.query("SELECT * FROM iterations WHERE run_id = ? ORDER BY iteration", (run_id,))
-
-    # --- improver runs, model calls, evaluations, events ----------------------------------
     def start_improver_run(self, **values: Any) -> int:
         return self._insert("improver_runs", started=time.time(), **values)
 
@@ -185,32 +141,30 @@ class Store:
     def add_event(self, **values: Any) -> int:
         return self._insert("events", created=time.time(), **values)
 
-    def usage(self, run_id: str) -> dict[int | None, dict[str, Any]]:
-        """Model use per iteration (None: outside iterations): requests, cached calls, tokens, retries."""
+    # --- response cache -------------------------------------------------------------------
+    def cached_samples(self, key: str) -> dict[int, str]:
+        """The cached samples of one request position: {sample index: text}."""
+        rows = self.query("SELECT sample, text FROM responses WHERE key = ?", (key,))
+        return {int(r["sample"]): r["text"] for r in rows}
+
+    def put_sample(self, key: str, sample: int, text: str, model_identity: str, run_id: str | None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO responses(key, sample, text, model_identity, run_id, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key, sample, text, model_identity, run_id, time.time()),
+            )
+
+    def recorded_samples(self, run_id: str) -> dict[str, dict[int, str]]:
+        """The samples one run's model calls received, by cache key (the first answer per position)."""
+        samples: dict[str, dict[int, str]] = {}
         rows = self.query(
-            """SELECT iteration, COUNT(*) AS calls, SUM(cached_samples = n) AS cached_calls,
-                      SUM(cached_samples < n) AS requests, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,
-                      COALESCE(SUM(completion_tokens), 0) AS completion_tokens, SUM(retries) AS retries,
-                      SUM(failed_samples) AS failed_samples, SUM(latency_s) AS model_seconds
-               FROM model_calls WHERE run_id = ? GROUP BY iteration ORDER BY iteration""",
+            "SELECT cache_key, responses_json FROM model_calls "
+            "WHERE run_id = ? AND responses_json IS NOT NULL AND cache_key IS NOT NULL ORDER BY id",
             (run_id,),
         )
-        return {r["iteration"]: {k: v for k, v in dict(r).items() if k != "iteration"} for r in rows}
-
-    def served_models(self, run_id: str) -> list[str]:
-        """Model identities as the servers reported them."""
-        rows = self.query(
-            "SELECT DISTINCT model_identity FROM model_calls WHERE run_id = ? AND cached_samples < n "
-            "AND model_identity IS NOT NULL",
-            (run_id,),
-        )
-        return [r["model_identity"] for r in rows]
-
-    def counts(self, run_id: str) -> dict[str, int]:
-        """How many rows of each kind a run has (for `show` and tests)."""
-        result = {}
-        for table in ("iterations", "improver_runs", "model_calls", "evaluations", "events"):
-            result[table] = self.query(f"SELECT COUNT(*) AS n FROM {table} WHERE run_id = ?", (run_id,))[0][
-                "n"
-            ]
-        return result
+        for row in rows:
+            per_key = samples.setdefault(row["cache_key"], {})
+            for index, text in enumerate(json.loads(row["responses_json"])):
+                per_key.setdefault(index, text)
+        return samples

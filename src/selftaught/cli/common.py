@@ -44,18 +44,16 @@ SandboxOpt = Annotated[
 ]
 
 
+def warn(message: str) -> None:
+    """One warning line on stderr (missing sandbox protections and the like)."""
+    err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
 def start_pool(mode: str, n_workers: int | None = None):
     """Start the sandbox pool; missing protections become one warning line each, strict refusal an error."""
-    import warnings
+    from selftaught.stop.session import start_pool as start
 
-    from selftaught.sandbox.pool import SandboxWarning, WorkerPool
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SandboxWarning)
-        pool = WorkerPool(n_workers, mode=mode)
-    for warning in caught:
-        err.print(f"[yellow]warning:[/] {warning.message}", highlight=False, soft_wrap=True)
-    return pool
+    return start(mode, n_workers, on_warning=warn)
 
 
 StoreOpt = Annotated[
@@ -69,15 +67,3 @@ def resolve_store_path(store: Path | None) -> Path:
     from selftaught.store.store import default_store_path
 
     return store or default_store_path()
-
-
-def open_store(path: Path):
-    """Open (or create) a run store; an unusable file is a UserInputError."""
-    from selftaught.store.store import Store, StoreError
-
-    try:
-        return Store.open(path)
-    except (StoreError, OSError) as exc:
-        raise UserInputError(str(exc)) from exc
-    except Exception as exc:  # sqlite3.DatabaseError and friends: not a store we can use
-        raise UserInputError(f"cannot open run store {str(path)!r}: {exc}") from exc

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from selftaught.cli_common import JsonOpt, SandboxOpt, err, fail, out, read_text, start_pool
+from selftaught.cli.common import JsonOpt, SandboxOpt, err, fail, out, read_text, start_pool
 from selftaught.errors import UserInputError
 
 tasks_app = typer.Typer(

@@ -7,7 +7,7 @@ import time
 
 from rich.table import Table
 
-from selftaught.cli_common import err
+from selftaught.cli.common import err
 
 
 class ProgressView:

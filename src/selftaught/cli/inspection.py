@@ -9,22 +9,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from selftaught.cli_common import JsonOpt, StoreOpt, fail, out, resolve_store_path
-from selftaught.cli_progress import iteration_table
+from selftaught.cli.common import JsonOpt, StoreOpt, fail, out, resolve_store_path
+from selftaught.cli.progress import iteration_table
 
 
 def runs_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List the runs in the store, newest first."""
-    from selftaught.store.store import Store, StoreError
+    from selftaught.api import open_store
+    from selftaught.errors import UserInputError
 
     path = resolve_store_path(store)
     try:
-        summaries = Store.open_existing(path).runs()
-    except StoreError as exc:
-        if not path.exists():
-            summaries = []
-        else:
-            raise fail(str(exc)) from None
+        summaries = open_store(path).runs() if path.exists() else []
+    except UserInputError as exc:
+        raise fail(str(exc)) from None
     if as_json:
         print(
             json.dumps(
@@ -79,26 +77,26 @@ def show_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one run: configuration, per-iteration meta-utility, and what was recorded."""
-    from selftaught.store.store import Store, StoreError
+    from selftaught.api import open_store
+    from selftaught.errors import UserInputError
 
     try:
-        db = Store.open_existing(resolve_store_path(store))
-    except StoreError as exc:
+        db = open_store(resolve_store_path(store))
+    except UserInputError as exc:
         raise fail(str(exc)) from None
-    row = db.run(run_id)
-    if row is None:
+    run = db.run(run_id)
+    if run is None:
         raise fail(f"no run {run_id!r} in {db.path}")
-    summary = next(s for s in db.runs() if s.id == run_id)
-    iterations = [dict(r) for r in db.iterations(run_id)]
+    iterations = [it.model_dump() for it in db.iterations(run_id)]
     payload = {
         "run_id": run_id,
-        "kind": row["kind"],
-        "status": summary.status,
-        "reason": summary.reason,
-        "model": row["model_spec"],
-        "model_identity": row["model_identity"],
-        "started": iso(row["created"]),
-        "config": json.loads(row["config_json"]),
+        "kind": run.kind,
+        "status": run.status,
+        "reason": run.reason,
+        "model": run.model_spec,
+        "model_identity": run.model_identity,
+        "started": iso(run.created),
+        "config": run.config,
         "iterations": [
             {
                 "iteration": it["iteration"],
@@ -112,7 +110,7 @@ def show_cmd(
         ],
         "recorded": db.counts(run_id),
         "served_models": db.served_models(run_id),
-        "usage": usage_payload(db.usage(run_id), json.loads(row["config_json"])),
+        "usage": usage_payload(db.usage(run_id), run.config),
     }
     if as_json:
         print(json.dumps(payload))

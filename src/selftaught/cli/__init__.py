@@ -1,0 +1,64 @@
+"""The `selftaught` command line: parsing, calls into `selftaught.api`, printing. No run logic here.
+
+Modules: run.py (run, resume, evaluate-improver), inspection.py (runs, show, models,
+doctor), tasks.py (the `tasks` subcommands), options.py (options derived from
+RunConfig), progress.py (progress view and tables), common.py (consoles, shared options).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from selftaught import __version__
+from selftaught.cli.common import err, out
+from selftaught.cli.inspection import doctor_cmd, models_cmd, runs_cmd, show_cmd
+from selftaught.cli.run import evaluate_improver_cmd, resume, run
+from selftaught.cli.tasks import tasks_app
+from selftaught.errors import UserInputError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="selftaught",
+    help="STOP, the Self-Taught Optimizer: improve programs with a language model, then the improver itself.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(tasks_app, name="tasks")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"selftaught {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """STOP, the Self-Taught Optimizer."""
+
+
+app.command("run")(run)
+app.command("resume")(resume)
+app.command("evaluate-improver")(evaluate_improver_cmd)
+app.command("runs")(runs_cmd)
+app.command("show")(show_cmd)
+app.command("doctor")(doctor_cmd)
+app.command("models")(models_cmd)
+
+
+def main() -> None:
+    """Entry point of the `selftaught` script."""
+    try:
+        app()
+    except UserInputError as exc:  # raised from deeper layers after validation
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

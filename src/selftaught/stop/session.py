@@ -1,0 +1,183 @@
+"""How every run is set up and ended: pool, store, model, cache, context, and the recorded outcome.
+
+`selftaught.api` and the test fixtures build runs only through these functions, so a
+run started from Python, from the command line or from a test takes one path.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from selftaught.config import RunConfig
+from selftaught.errors import UserInputError
+from selftaught.models.base import ModelBackend
+from selftaught.models.limits import Prices, RunStopped, UsageLimiter
+from selftaught.sandbox.pool import WorkerPool
+from selftaught.stop.context import ProgressCallback, RunContext
+from selftaught.stop.loop import IterationResult, LoopState
+from selftaught.store.store import Store, StoreError
+from selftaught.tasks.base import Task
+
+Status = Literal["finished", "stopped", "failed", "interrupted"]
+WarningCallback = Callable[[str], None]
+
+
+def start_pool(
+    mode: str, n_workers: int | None = None, on_warning: WarningCallback | None = None
+) -> WorkerPool:
+    """Start the sandbox pool; each missing protection is passed to `on_warning` (else warned)."""
+    from selftaught.sandbox.pool import SandboxWarning
+
+    if mode not in ("default", "strict"):
+        raise UserInputError(f"unknown sandbox mode {mode!r} (use default or strict)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SandboxWarning)
+        pool = WorkerPool(n_workers, mode=mode)
+    for warning in caught:
+        if on_warning is not None:
+            on_warning(str(warning.message))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return pool
+
+
+def open_store(path: str | Path, *, must_exist: bool = False) -> Store:
+    """Open (or create) a run store; an unusable file is a UserInputError."""
+    try:
+        return Store.open_existing(path) if must_exist else Store.open(path)
+    except (StoreError, OSError) as exc:
+        raise UserInputError(str(exc)) from exc
+    except Exception as exc:  # sqlite3.DatabaseError and friends: not a store we can use
+        raise UserInputError(f"cannot open run store {str(path)!r}: {exc}") from exc
+
+
+def resolve_tasks(config: RunConfig) -> tuple[RunConfig, list[Task]]:
+    """The run's tasks, and its config with task folders recorded as absolute paths (so resume finds them)."""
+    from selftaught.tasks import builtin_names, get_task
+
+    tasks = [get_task(spec) for spec in config.tasks]
+    builtin = set(builtin_names())
+    specs = [
+        spec if spec in builtin or not Path(spec).exists() else str(Path(spec).resolve())
+        for spec in config.tasks
+    ]
+    return config.model_copy(update={"tasks": specs}), tasks
+
+
+def resolve_backend(config: RunConfig, store_path: Path) -> ModelBackend:
+    from selftaught.models.registry import resolve_model
+
+    return resolve_model(config.model, config.model_options(str(store_path)))
+
+
+def make_context(
+    config: RunConfig,
+    tasks: list[Task],
+    *,
+    backend: ModelBackend,
+    store: Store,
+    run_id: str,
+    pool: WorkerPool,
+    on_progress: ProgressCallback | None = None,
+    attempt: int = 1,
+    limiter: UsageLimiter | None = None,
+) -> RunContext:
+    """A run context with the right cache: the recorded run's answers for replay, else the store's cache."""
+    from selftaught.models.cache import RecordedResponses, ResponseCache, ResponseSource
+    from selftaught.models.replay import ReplayModel
+
+    cache: ResponseSource | None
+    if isinstance(backend, ReplayModel):
+        cache = RecordedResponses(store, backend.run_id)
+    else:
+        cache = ResponseCache(store, run_id) if config.cache else None
+    limiter = limiter or UsageLimiter(
+        config.max_calls, config.max_cost, Prices(config.price_prompt, config.price_completion)
+    )
+    return RunContext(
+        config,
+        tasks,
+        pool,
+        backend,
+        store,
+        run_id,
+        on_progress=on_progress,
+        cache=cache,
+        limiter=limiter,
+        attempt=attempt,
+    )
+
+
+@dataclass
+class Ending:
+    """How a run ended: its status and reason, and the iterations it has recorded."""
+
+    status: Status = "failed"
+    reason: str | None = None
+    results: list[IterationResult] = field(default_factory=list)
+
+
+def guarded(ctx: RunContext, work: Callable[[], object], ending: Ending) -> None:
+    """Run `work`, turning how it ends into `ending`'s status; unexpected errors are recorded, then raised."""
+    try:
+        work()
+        ending.status = "finished"
+    except RunStopped as stopped:
+        ctx.stop(stopped.reason, stopped.clean)
+        ending.status, ending.reason = ("stopped" if stopped.clean else "failed"), stopped.reason
+    except KeyboardInterrupt:
+        ctx.stop("interrupted by the user")
+        ending.status, ending.reason = "interrupted", "interrupted by the user"
+    except BaseException as exc:
+        ending.reason = f"{exc.__class__.__name__}: {exc}"
+        ctx.stop(ending.reason)
+        raise
+
+
+def execute_stop(
+    ctx: RunContext,
+    state: LoopState | None,
+    on_iteration: Callable[[IterationResult], None] | None = None,
+) -> Ending:
+    """Run or continue a STOP run in `ctx`; record how it ended in the store."""
+    from selftaught.stop.loop import run_stop
+
+    state = state or _fresh_state()
+    ending = Ending(results=state.results)
+
+    def work() -> None:
+        run_stop(ctx, on_iteration=on_iteration, state=state)
+
+    try:
+        guarded(ctx, work, ending)
+    finally:
+        finish(ctx, ending)
+    return ending
+
+
+def finish(ctx: RunContext, ending: Ending) -> None:
+    """Write what is pending and the run's final status."""
+    ctx.recorder.flush_all()
+    if ctx.store is not None and ctx.run_id is not None:
+        ctx.store.set_run_status(ctx.run_id, ending.status, ending.reason)
+
+
+def close_quietly(closeable: object) -> None:
+    """Close a backend or pool; closing must never hide the run's own outcome."""
+    close = getattr(closeable, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception:
+        pass
+
+
+def _fresh_state() -> LoopState:
+    from selftaught.stop.seed import seed_improver_source
+
+    return LoopState(seed_improver_source())
