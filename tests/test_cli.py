@@ -255,3 +255,24 @@ def test_a_run_on_a_task_folder_records_its_path_and_resumes_from_elsewhere(tmp_
     resumed = run_cli("resume", run_id, "--store", str(store), "--json")  # from another directory
     assert resumed.returncode == 0, resumed.stderr
     assert [it["iteration"] for it in json.loads(resumed.stdout)["iterations"]] == [0, 1]
+
+
+def test_evaluate_improver_takes_every_run_setting_from_options_file_and_environment(tmp_path):
+    improver = tmp_path / "paper_improver.py"
+    improver.write_text(PAPER_STYLE_IMPROVER)
+    config = tmp_path / "eval.toml"
+    config.write_text("n_tests = 2\nsamples = 2\ncalls = 1\nmax_retries = 2\nseed = 9\n")
+    store = tmp_path / "s.db"
+    env = {**os.environ, "SELFTAUGHT_MODEL": f"script:{EXAMPLE_MODEL}"}
+    args = ["evaluate-improver", str(improver), "--config", str(config), "--store", str(store), "--json"]
+    result = run_cli(*args, "--seed", "3", "--request-timeout", "5", "--price-prompt", "1.5", env=env)
+    assert result.returncode == 0, result.stderr
+    run_id = json.loads(result.stdout)["run_id"]
+    recorded = json.loads(run_cli("show", run_id, "--store", str(store), "--json").stdout)["config"]
+    assert (recorded["seed"], recorded["n_tests"], recorded["max_retries"]) == (3, 2, 2)  # option wins
+    assert (recorded["request_timeout_s"], recorded["price_prompt"]) == (5.0, 1.5)
+    assert recorded["model"] == f"script:{EXAMPLE_MODEL}"  # from SELFTAUGHT_MODEL
+    limited = run_cli(*args, "--max-calls", "1", "--no-cache", env=env)
+    assert limited.returncode == 1 and "--max-calls 1 reached" in limited.stderr, limited.stderr
+    bad = run_cli(*args, "--timeout", "0", env=env)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: invalid --timeout"), bad.stderr

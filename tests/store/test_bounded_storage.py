@@ -40,7 +40,10 @@ def test_an_event_and_argument_flood_grows_the_store_by_less_than_a_bound(make_c
     events = ctx.store.events(ctx.run_id, improver_run_id=scope.improver_run_id)
     assert len(events) == EVENTS_PER_IMPROVER_RUN + 1
     capped = events[-1]
-    assert capped.kind == "events_capped" and capped.detail["dropped"] >= 10_040 * 2 - EVENTS_PER_IMPROVER_RUN - 40
+    assert (
+        capped.kind == "events_capped"
+        and capped.detail["dropped"] >= 10_040 * 2 - EVENTS_PER_IMPROVER_RUN - 40
+    )
     assert all(len(e.detail_json.encode()) <= DETAIL_MAX_BYTES + PREVIEW_CHARS * 6 + 200 for e in events)
     truncated = [e.detail for e in events if e.detail.get("truncated")]
     assert truncated and all(t["bytes"] > 5000 * 100 and len(t["sha256"]) == 64 for t in truncated)

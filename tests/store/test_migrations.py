@@ -21,12 +21,17 @@ def _first_release_store(path: Path) -> None:
     db.execute("INSERT INTO schema_info(version) VALUES (1)")
     config = {"model": "script:x.py", "tasks": ["parity_noise"], "iterations": 1, "seed": 3}
     db.execute(
-        "INSERT INTO runs VALUES ('r1', 'stop', 1.0, ?, 'script:x.py', 'script:x', '0.1.0')", (json.dumps(config),)
+        "INSERT INTO runs VALUES ('r1', 'stop', 1.0, ?, 'script:x.py', 'script:x', '0.1.0')",
+        (json.dumps(config),),
     )
     db.execute("INSERT INTO run_status(run_id, status, reason, at) VALUES ('r1', 'running', NULL, 1.0)")
-    db.execute("INSERT INTO run_status(run_id, status, reason, at) VALUES ('r1', 'interrupted', 'ctrl-c', 2.0)")
+    db.execute(
+        "INSERT INTO run_status(run_id, status, reason, at) VALUES ('r1', 'interrupted', 'ctrl-c', 2.0)"
+    )
     db.execute("INSERT INTO sources VALUES ('h1', 'improver', 'def improve_algorithm(): pass')")
-    db.execute("INSERT INTO iterations VALUES ('r1', 0, 'seed', 'h1', NULL, 0.5, 0.4, NULL, NULL, 1, 1.0, 2.0)")
+    db.execute(
+        "INSERT INTO iterations VALUES ('r1', 0, 'seed', 'h1', NULL, 0.5, 0.4, NULL, NULL, 1, 1.0, 2.0)"
+    )
     db.execute(
         "INSERT INTO improver_runs VALUES (1, 'r1', 0, NULL, 'iteration_eval', NULL, 'h1', 'parity_noise', 0, "
         "'it0/eval/parity_noise/r0', 1, 1.0)"
