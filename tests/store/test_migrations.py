@@ -33,18 +33,18 @@ def _first_release_store(path: Path) -> None:
         "INSERT INTO iterations VALUES ('r1', 0, 'seed', 'h1', NULL, 0.5, 0.4, NULL, NULL, 1, 1.0, 2.0)"
     )
     db.execute(
-        "INSERT INTO improver_runs VALUES (1, 'r1', 0, NULL, 'iteration_eval', NULL, 'h1', 'parity_noise', 0, "
-        "'it0/eval/parity_noise/r0', 1, 1.0)"
+        "INSERT INTO improver_runs VALUES (1, 'r1', 0, NULL, 'iteration_eval', NULL, 'h1', "
+        "'parity_noise', 0, 'it0/eval/parity_noise/r0', 1, 1.0)"
     )
     db.execute("INSERT INTO improver_run_results VALUES (1, 'ok', NULL, NULL, 'h1', 0.5, 0.4, 0.2)")
     db.execute(
-        "INSERT INTO evaluations(run_id, iteration, improver_run_id, code_hash, task, split, score, instances, "
-        "elapsed_s, created) VALUES ('r1', 0, 1, 'h1', 'parity_noise', 'val', 0.5, 20, 0.1, 1.5)"
+        "INSERT INTO evaluations(run_id, iteration, improver_run_id, code_hash, task, split, score, "
+        "instances, elapsed_s, created) VALUES ('r1', 0, 1, 'h1', 'parity_noise', 'val', 0.5, 20, 0.1, 1.5)"
     )
     db.execute(
         "INSERT INTO model_calls(run_id, iteration, improver_run_id, method, system, messages_json, n, "
-        "temperature, responses_json, cache_key, created) VALUES ('r1', 0, 1, 'prompt', 's', '[\"u\"]', 1, 0.7, "
-        "'[\"answer\"]', 'k1', 1.2)"
+        "temperature, responses_json, cache_key, created) "
+        "VALUES ('r1', 0, 1, 'prompt', 's', '[\"u\"]', 1, 0.7, '[\"answer\"]', 'k1', 1.2)"
     )
     db.execute("INSERT INTO responses VALUES ('k1', 0, 'answer', 'script:x', 'r1', 1.2)")
     db.execute(
