@@ -13,7 +13,7 @@ from selftaught.models.base import ModelRequest
 from selftaught.models.openai_model import OpenAIModel, RetryPolicy
 from selftaught.testing.fake_openai import MODEL_NAME, FakeOpenAIServer
 
-FAST_RETRY = RetryPolicy(attempts=3, base_delay_s=0.01, max_delay_s=0.05, request_timeout_s=1.0)
+FAST_RETRY = RetryPolicy(max_retries=2, malformed_attempts=3, malformed_delay_s=0.01, request_timeout_s=1.0)
 
 
 def _echo(system, user, temperature, sample):
@@ -58,14 +58,24 @@ def test_each_fault_is_retried(fault):
 
 
 def test_persistent_faults_give_failed_samples_not_exceptions():
+    # ours: malformed, retried; the SDK's: a 500, retried, then malformed again: our attempts are spent
+    policy = RetryPolicy(max_retries=2, malformed_attempts=2, malformed_delay_s=0.01, request_timeout_s=1.0)
     with FakeOpenAIServer(_echo, faults={1: "malformed", 2: "500", 3: "malformed"}) as server:
-        model = OpenAIModel("m", "sk-test", server.base_url, retry=FAST_RETRY)
+        model = OpenAIModel("m", "sk-test", server.base_url, retry=policy)
         try:
             response = model.complete(ModelRequest("s", "u", n=2))
         finally:
             model.close()
-    assert response.completions == ["", ""]
+    assert response.completions == ["", ""] and len(server.log) == 3
     assert response.extra["retries"] == 2 and "malformed" in response.extra["error"]
+    with FakeOpenAIServer(_echo, faults={1: "429", 2: "429", 3: "429"}) as server:
+        model = OpenAIModel("m", "sk-test", server.base_url, retry=policy)
+        try:
+            response = model.complete(ModelRequest("s", "u", n=1))
+        finally:
+            model.close()
+    assert response.completions == [""] and len(server.log) == 3  # 1 + the SDK's 2 retries, none of ours
+    assert response.extra["retries"] == 2 and "HTTP 429" in response.extra["error"]
 
 
 def test_a_stop_run_survives_a_fault_schedule_and_records_retries_failures_and_tokens(tmp_path):

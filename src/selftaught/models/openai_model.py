@@ -2,9 +2,11 @@
 
 One model kind covers OpenAI, vLLM, Ollama, llama.cpp and LM Studio servers, OpenRouter
 and Azure's compatible endpoint. Requests run on the SDK's async client in a private
-event loop thread, at most `max_concurrency` at once. Retries are ours (the SDK's are
-off) so that each one is counted: exponential backoff with jitter on 429, 5xx,
-timeouts, dropped connections and malformed answers, honouring `Retry-After`. A request
+event loop thread, at most `max_concurrency` at once. HTTP failures (429, 408, 409, 5xx,
+timeouts, dropped connections) are retried by the SDK itself, which backs off with
+jitter, honours `retry-after-ms`, `Retry-After` (seconds or HTTP date) and
+`x-should-retry`, and reports how many retries it took; we count those. Our own code
+retries only what the SDK cannot see: an answer that arrives but is malformed. A request
 for n samples uses the endpoint's `n`; if the endpoint returns fewer choices, the rest
 are fetched by fanning out single-sample requests. A sample that still fails is an
 empty string (a failed sample), never an exception that ends the run.
@@ -29,16 +31,15 @@ DEFAULT_MAX_TOKENS = 2048
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 6
-    base_delay_s: float = 0.5
-    max_delay_s: float = 30.0
+    """The SDK's retries of one HTTP request, and ours of a malformed answer."""
+
+    max_retries: int = 5
+    malformed_attempts: int = 3
+    malformed_delay_s: float = 0.5
     request_timeout_s: float = 600.0
 
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay_s * 4)
-        backoff = min(self.max_delay_s, self.base_delay_s * (2**attempt))
-        return backoff * (0.5 + random.random() / 2)
+    def delay(self, attempt: int) -> float:
+        return self.malformed_delay_s * (2**attempt) * (0.5 + random.random() / 2)
 
 
 @dataclass
@@ -76,7 +77,10 @@ class OpenAIModel:
         self._thread.start()
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, max_retries=0, timeout=self.retry.request_timeout_s
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=self.retry.max_retries,
+            timeout=self.retry.request_timeout_s,
         )
 
     @classmethod
@@ -102,7 +106,7 @@ class OpenAIModel:
             key,
             base_url or os.environ.get("OPENAI_BASE_URL") or None,
             max_concurrency,
-            RetryPolicy(attempts=max_retries + 1, request_timeout_s=request_timeout_s),
+            RetryPolicy(max_retries=max_retries, request_timeout_s=request_timeout_s),
             seed=seed,
         )
 
@@ -135,15 +139,14 @@ class OpenAIModel:
         return _merge([first, *rest])
 
     async def _request(self, request: ModelRequest, n: int) -> _Outcome:
-        """One HTTP request for n choices, retried; failure gives n empty samples."""
+        """One request for n choices (the SDK retries HTTP failures); failure gives n empty samples."""
         import openai
 
         retries, last_error = 0, "no attempt"
-        for attempt in range(self.retry.attempts):
-            retry_after = None
+        for attempt in range(self.retry.malformed_attempts):
             try:
                 async with self._semaphore:
-                    reply = await self._client.chat.completions.create(
+                    raw = await self._client.chat.completions.with_raw_response.create(
                         model=self.model,
                         messages=[
                             {"role": "system", "content": request.system},
@@ -155,6 +158,8 @@ class OpenAIModel:
                         **({"seed": self.seed} if self.seed is not None else {}),
                         extra_headers={"X-Selftaught-Request": request.key} if request.key else None,
                     )
+                retries += raw.retries_taken
+                reply = raw.parse()
                 choices = sorted(reply.choices or [], key=lambda c: c.index or 0)
                 if not choices:
                     raise _Malformed("the answer has no choices")
@@ -168,12 +173,13 @@ class OpenAIModel:
                     retries,
                 )
             except openai.APIStatusError as exc:
-                last_error = f"HTTP {exc.status_code}: {_short(exc)}"
-                if exc.status_code != 429 and exc.status_code < 500:
-                    raise ModelError(last_error) from exc  # a request the server will never accept
-                retry_after = _retry_after(exc)
+                error = f"HTTP {exc.status_code}: {_short(exc)}"
+                if not _retryable(exc.status_code):
+                    raise ModelError(error) from exc  # a request the server will never accept
+                return _Outcome([""] * n, retries=retries + self.retry.max_retries, error=error)
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-                last_error = f"{exc.__class__.__name__}: {_short(exc)}"
+                error = f"{exc.__class__.__name__}: {_short(exc)}"
+                return _Outcome([""] * n, retries=retries + self.retry.max_retries, error=error)
             except (
                 _Malformed,
                 openai.APIResponseValidationError,
@@ -182,9 +188,9 @@ class OpenAIModel:
                 AttributeError,
             ) as exc:
                 last_error = f"malformed answer: {_short(exc)}"
-            if attempt + 1 < self.retry.attempts:
+            if attempt + 1 < self.retry.malformed_attempts:
                 retries += 1
-                await asyncio.sleep(self.retry.delay(attempt, retry_after))
+                await asyncio.sleep(self.retry.delay(attempt))
         return _Outcome([""] * n, retries=retries, error=last_error)
 
     def close(self) -> None:
@@ -206,12 +212,9 @@ def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
 
 
-def _retry_after(exc: Any) -> float | None:
-    try:
-        value = exc.response.headers.get("retry-after")
-        return float(value) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
-        return None
+def _retryable(status: int) -> bool:
+    """Statuses the SDK retries (so reaching us means its retries are spent): 408, 409, 429, 5xx."""
+    return status in (408, 409, 429) or status >= 500
 
 
 def _merge(parts: list[_Outcome]) -> _Outcome:
