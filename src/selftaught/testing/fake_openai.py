@@ -117,7 +117,7 @@ class FakeOpenAIServer:
                     time.sleep(server.delay_s)
                 fault = entry.fault
                 if fault in ("429", "500", "503"):
-                    headers = {"Retry-After": "0.05"} if fault == "429" else {}
+                    headers = {"Retry-After": "0.05"} if fault == "429" else {"retry-after-ms": "10"}
                     error = json.dumps({"error": {"message": f"injected {fault}", "type": "server_error"}})
                     self._send(int(fault), error.encode(), headers)
                     return
