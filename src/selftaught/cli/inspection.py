@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -88,7 +88,7 @@ def show_cmd(
     if run is None:
         raise fail(f"no run {run_id!r} in {db.path}")
     iterations = [it.model_dump() for it in db.iterations(run_id)]
-    payload = {
+    payload: dict[str, Any] = {
         "run_id": run_id,
         "kind": run.kind,
         "status": run.status,

@@ -12,7 +12,7 @@ import types
 from collections.abc import Callable, Iterable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Optional, Union, cast, get_args, get_origin
 
 import annotated_types
 import typer
@@ -57,7 +57,8 @@ def _option(field: str) -> inspect.Parameter:
     annotation = info.annotation
     if get_origin(annotation) in (Union, types.UnionType):
         annotation = next(a for a in get_args(annotation) if a is not type(None))
-    lower = next((m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)), None)
+    bounds = [cast(float, m.ge) for m in info.metadata if isinstance(m, annotated_types.Ge)]
+    lower = bounds[0] if bounds else None
     default = info.get_default(call_default_factory=True)
     shown = ", ".join(default) if isinstance(default, list) else default
     option = typer.Option(
@@ -65,10 +66,13 @@ def _option(field: str) -> inspect.Parameter:
         help=(info.description or field) + (" (repeatable)" if annotation == list[str] else ""),
         envvar=ENV_VARS.get(field),
         show_default=str(shown) if shown is not None else False,
-        min=lower if annotation in (int, float) else None,
+        min=(int(lower) if annotation is int else lower) if lower is not None else None,
     )
     return inspect.Parameter(
-        field, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[annotation | None, option]
+        field,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[Optional[annotation], option],  # noqa: UP045 - a runtime type
     )
 
 

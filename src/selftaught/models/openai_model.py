@@ -155,7 +155,7 @@ class OpenAIModel:
                         n=n,
                         temperature=request.temperature,
                         max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
-                        **({"seed": self.seed} if self.seed is not None else {}),
+                        seed=self.seed if self.seed is not None else openai.omit,
                         extra_headers={"X-Selftaught-Request": request.key} if request.key else None,
                     )
                 retries += raw.retries_taken

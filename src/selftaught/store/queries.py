@@ -61,9 +61,10 @@ class ReadQueries:
         return [ImproverRunRecord(**dict(r)) for r in self.query(sql + " ORDER BY i.id", params)]
 
     def _per_run(self, table: str, run_id: str, improver_run_id: int | None) -> list[dict[str, Any]]:
+        params: tuple[Any, ...]
         sql, params = f"SELECT * FROM {table} WHERE run_id = ?", (run_id,)
         if improver_run_id is not None:
-            sql, params = sql + " AND improver_run_id = ?", (run_id, improver_run_id)
+            sql, params = sql + " AND improver_run_id = ?", (*params, improver_run_id)
         return [dict(r) for r in self.query(sql + " ORDER BY id", params)]
 
     def evaluations(self, run_id: str, improver_run_id: int | None = None) -> list[EvaluationRecord]:
