@@ -61,6 +61,7 @@ class OpenAIModel:
         api_key: str,
         base_url: str | None = None,
         max_concurrency: int = 16,
+        *,
         retry: RetryPolicy | None = None,
         seed: int | None = None,
     ) -> None:
@@ -87,6 +88,7 @@ class OpenAIModel:
     def from_spec(
         cls,
         argument: str,
+        *,
         base_url: str | None = None,
         api_key_env: str = "OPENAI_API_KEY",
         max_concurrency: int = 16,
@@ -106,7 +108,7 @@ class OpenAIModel:
             key,
             base_url or os.environ.get("OPENAI_BASE_URL") or None,
             max_concurrency,
-            RetryPolicy(max_retries=max_retries, request_timeout_s=request_timeout_s),
+            retry=RetryPolicy(max_retries=max_retries, request_timeout_s=request_timeout_s),
             seed=seed,
         )
 

@@ -72,12 +72,12 @@ def _openai_factory(argument: str, options: ModelOptions) -> ModelBackend:
 
     return OpenAIModel.from_spec(
         argument,
-        options.base_url,
-        options.api_key_env,
-        options.max_concurrency,
-        options.seed,
-        options.request_timeout_s,
-        options.max_retries,
+        base_url=options.base_url,
+        api_key_env=options.api_key_env,
+        max_concurrency=options.max_concurrency,
+        seed=options.seed,
+        request_timeout_s=options.request_timeout_s,
+        max_retries=options.max_retries,
     )
 
 

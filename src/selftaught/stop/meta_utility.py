@@ -54,17 +54,20 @@ class ImproverEvaluation:
     repeats: list[RepeatResult] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where an evaluation's improver runs are recorded: scope, purpose, stream segment, meta-call index."""
+
+    scope: Scope
+    purpose: str
+    segment: str
+    meta_call: int | None
+
+
 def _one_repeat(
-    ctx: RunContext,
-    improver_source: str,
-    task: Task,
-    repeat: int,
-    splits: tuple[str, ...],
-    scope: Scope,
-    purpose: str,
-    segment: str,
-    meta_call: int | None,
+    ctx: RunContext, improver_source: str, task: Task, repeat: int, splits: tuple[str, ...], where: _Where
 ) -> RepeatResult:
+    scope, purpose, segment, meta_call = where.scope, where.purpose, where.segment, where.meta_call
     run_scope = ctx.start_improver_run(
         scope,
         purpose,
@@ -91,17 +94,17 @@ def evaluate_improver(
     scope: Scope,
     purpose: str,
     segment: str,
+    *,
     meta_call: int | None = None,
 ) -> ImproverEvaluation:
     """Run the improver `n_tests` times per task (concurrently) and score what it returns on each split."""
     jobs = [(task, repeat) for task in ctx.tasks for repeat in range(ctx.config.n_tests)]
     workers = max(1, min(len(jobs), ctx.config.parallel_improvers))
+    where = _Where(scope, purpose, segment, meta_call)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="improver")
     try:
         futures = [
-            executor.submit(
-                _one_repeat, ctx, improver_source, task, repeat, splits, scope, purpose, segment, meta_call
-            )
+            executor.submit(_one_repeat, ctx, improver_source, task, repeat, splits, where)
             for task, repeat in jobs
         ]
         repeats = [future.result() for future in futures]
