@@ -12,16 +12,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from selftaught.api import EvaluationResult, RunResult, RunStart
 from selftaught.cli.common import JsonOpt, StoreOpt, err, fail, out, read_text, resolve_store_path, warn
 from selftaught.cli.options import ALL_SETTINGS, ConfigFileOpt, option_name, with_settings
 from selftaught.cli.progress import ProgressView, iteration_table
 from selftaught.errors import UserInputError
+
+if TYPE_CHECKING:
+    from selftaught.api import EvaluationResult, RunResult, RunStart
 
 RUN_EXIT = {"finished": 0, "stopped": 0, "failed": 1, "interrupted": 130}
 EVALUATION_EXIT = {"finished": 0, "stopped": 1, "failed": 1, "interrupted": 130}
