@@ -97,3 +97,75 @@ def test_improver_that_loops_forever_is_killed_at_its_timeout(make_context, writ
     outcome = _run(ctx, "def improve_algorithm(s, u, m):\n    while True:\n        pass\n", timeout_s=1.0)
     assert not outcome.ok and outcome.error_kind == "timeout"
     assert outcome.elapsed_s < 5
+
+
+PAPER_STYLE = """
+from helpers import extract_code
+
+def improve_algorithm(initial_solution, utility, language_model):
+    best, best_score = initial_solution, utility(initial_solution)
+    for _ in range(100):  # more calls than the budget: the refusal ends the loop, as in the paper
+        try:
+            answers = language_model.prompt("expert", "improve " + best, n_responses=1)
+        except Exception:
+            return best
+        for code in extract_code(answers):
+            if code and utility(code) > best_score:
+                best, best_score = code, utility(code)
+    return best
+"""
+
+
+def test_a_paper_style_improver_catches_the_budget_error_and_scores_above_zero(make_context, write_script):
+    from selftaught.tasks.scoring import score_solution
+
+    ctx = make_context(write_script(ALWAYS_GOOD), calls=2, samples=1)
+    outcome = _run(ctx, PAPER_STYLE)
+    assert outcome.ok, outcome.error
+    assert outcome.model_calls == 2 and "itertools.product" in outcome.solution
+    task = ctx.tasks[0]
+    assert score_solution(task, outcome.solution, "val", ctx.pool).score > 0
+    events = ctx.store.query("SELECT kind, detail_json FROM events WHERE run_id = ?", (ctx.run_id,))
+    refusals = [json.loads(e["detail_json"]) for e in events if e["kind"] == "budget_exceeded"]
+    by_resource = {r["resource"]: r["refused_calls"] for r in refusals}
+    assert len(refusals) == len(by_resource) and by_resource["language_model"] == 1  # one event each
+
+
+def test_a_tight_loop_of_refused_calls_is_cut_short_and_recorded_once(make_context, write_script):
+    ctx = make_context(write_script(ALWAYS_GOOD), calls=1)
+    looping = """
+def improve_algorithm(initial_solution, utility, language_model):
+    while True:
+        try:
+            language_model.prompt("e", "m")
+        except Exception:
+            pass
+"""
+    outcome = _run(ctx, looping)
+    assert not outcome.ok and outcome.error_kind == "budget_exceeded"
+    events = ctx.store.query("SELECT kind, detail_json FROM events WHERE run_id = ?", (ctx.run_id,))
+    refusals = [json.loads(e["detail_json"]) for e in events if e["kind"] == "budget_exceeded"]
+    assert len(refusals) == 1 and refusals[0]["refused_calls"] == 1000 and refusals[0]["aborted"]
+
+
+def test_odd_model_arguments_raise_inside_the_improver(make_context, write_script):
+    ctx = make_context(write_script(ALWAYS_GOOD), calls=2)
+    odd = """
+def improve_algorithm(initial_solution, utility, language_model):
+    errors = []
+    for temperature in (10**400, "nan", float("nan"), -1, 3):
+        try:
+            language_model.prompt("e", "m", 1, temperature)
+        except ValueError as exc:
+            errors.append(type(exc).__name__)
+    for n in (0, 1.5, "2", 10**400):
+        try:
+            language_model.prompt("e", "m", n)
+        except ValueError as exc:
+            errors.append(type(exc).__name__)
+    return initial_solution + "\\n# " + ",".join(errors) + "\\n"
+"""
+    outcome = _run(ctx, odd)
+    assert outcome.ok, outcome.error
+    assert outcome.solution.rsplit("# ", 1)[1].strip().split(",") == ["SandboxRequestError"] * 9
+    assert outcome.model_calls == 0

@@ -27,7 +27,8 @@ MAX_UTILITY_KWARGS = 32
 
 @dataclass(frozen=True)
 class Result:
-    """The answer to one command: a wire value (still tagged) or an error kind and text."""
+    """The answer to one command: a wire value (still tagged, but already checked to decode
+    within the limits) or an error kind and text."""
 
     ok: bool
     value: Any = None
@@ -119,7 +120,9 @@ def parse_child_message(message: dict[str, Any], limits: WireLimits = DEFAULT_LI
             extra = set(message) - {"type", "ok", "value"}
             if extra:
                 raise MalformedMessage(f"unknown fields {sorted(extra)[:5]}")
-            return Result(True, message.get("value"))
+            value = message.get("value")
+            from_wire(value, limits)  # only to check it: callers decode the tagged value themselves
+            return Result(True, value)
         error_kind, error = message.get("error_kind"), message.get("error")
         if not isinstance(error_kind, str) or error_kind not in CHILD_ERROR_KINDS:
             raise MalformedMessage(f"unknown error kind {str(error_kind)[:40]!r}")

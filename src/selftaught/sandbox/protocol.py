@@ -8,9 +8,10 @@ object is built, so a frame of tiny values cannot cost hundreds of megabytes), n
 or Infinity literals, integers within Python's digit limit. Value-level checks (depth,
 finite floats, array tags) are `wire.from_wire`'s. Failures are `ProtocolError`s.
 
-Decoding memory: a frame of F bytes costs at most about 8 F + 100 bytes per item
-(measured in tests/sandbox/test_fuzz.py), so at most ~230 MB at the 16 MiB and
-1,000,000-item caps.
+Decoding memory: a frame of F bytes with N items costs at most 10 F + 200 N bytes
+(parse and `from_wire` together; measured in tests/sandbox/test_wire.py on the worst
+shapes), so at most about 260 MB at the 16 MiB and 500,000-item caps, where a 16 MiB
+frame of tiny values cost about 800 MB before; such a frame is now refused unparsed.
 """
 
 from __future__ import annotations

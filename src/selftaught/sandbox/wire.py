@@ -33,7 +33,7 @@ class WireLimits:
     """What one decoded value may hold; each limit bounds work and memory on the trusted side."""
 
     max_depth: int = 64
-    max_items: int = 1_000_000  # list elements, dict entries and scalars, all told
+    max_items: int = 500_000  # values and dictionary keys, all told
     max_string_chars: int = 16 * 1024 * 1024
     max_int_bits: int = 4096  # about 1233 decimal digits
     max_array_dims: int = 32
@@ -108,7 +108,6 @@ class _Decoder:
                 raise MalformedValue(f"string over {self.limits.max_string_chars} characters")
             return str(value)
         if isinstance(value, list):
-            self._count(len(value))
             return [self.decode(v, depth + 1) for v in value]
         if isinstance(value, dict):
             if len(value) == 1 and ARRAY_TAG in value:
@@ -118,7 +117,7 @@ class _Decoder:
                 if not isinstance(tag, str) or tag not in _NON_FINITE:
                     raise MalformedValue("a __float__ tag holds only 'nan', 'inf' or '-inf'")
                 return _NON_FINITE[tag]
-            self._count(len(value))
+            self._count(len(value))  # the keys
             decoded = {}
             for key, item in value.items():
                 if not isinstance(key, str) or len(key) > self.limits.max_string_chars:
