@@ -169,3 +169,67 @@ def improve_algorithm(initial_solution, utility, language_model):
     assert outcome.ok, outcome.error
     assert outcome.solution.rsplit("# ", 1)[1].strip().split(",") == ["SandboxRequestError"] * 9
     assert outcome.model_calls == 0
+
+
+# -- the request handler, fuzzed with whatever a child might send -------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from selftaught.models.base import ModelResponse  # noqa: E402
+from selftaught.models.facade import LanguageModel  # noqa: E402
+from selftaught.sandbox.child_handle import RequestAnswer  # noqa: E402
+from selftaught.sandbox.errors import ProtocolError  # noqa: E402
+from selftaught.sandbox.messages import parse_child_message  # noqa: E402
+from selftaught.stop.improver_run import _RequestServer  # noqa: E402
+
+
+class _Echo:
+    identity = "echo"
+
+    def complete(self, request):
+        return ModelResponse([request.user] * request.n, self.identity, 1, 1)
+
+
+class _FakeContext:
+    def model_handle(self, scope):
+        return LanguageModel(_Echo(), budget=2, max_responses_per_call=3)
+
+    def event(self, *args):
+        pass
+
+
+class _FakeUtility:
+    str = "shown"
+    budget = 2
+
+    def score(self, code, scope):
+        return 0.5
+
+
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+fields = st.sampled_from(
+    ["expertise", "message", "messages", "n_responses", "temperature", "code", "extra_args", "kwargs", "kind"]
+)
+requests = st.builds(
+    lambda op, body: {"type": "request", "op": op, **body},
+    st.sampled_from(["lm.prompt", "lm.batch_prompt", "utility", "event", "nope"]),
+    st.dictionaries(fields, values, max_size=5),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(requests, min_size=1, max_size=6))
+def test_fuzz_requests_get_an_answer_or_a_protocol_error(batch):
+    server = _RequestServer(_FakeContext(), _FakeUtility(), scope=None, source="src")
+    for message in batch:
+        try:
+            request = parse_child_message(message)
+        except ProtocolError:
+            continue
+        assert isinstance(server(request), RequestAnswer)
+    assert server.model.uses <= 2
