@@ -270,3 +270,17 @@ def algorithm():
         else:
             pytest.fail("the child outlived its worker")
         child.kill()
+
+
+@pytest.mark.parametrize("name", sorted(CRASH_FRAMES))
+def test_malformed_raw_frames_fail_as_protocol_in_default_mode_too(pool, name):
+    assert pool.mode == "default"
+    with pool.spawn(Limits(wall_s=10)) as child:
+        assert child.run({"op": "load", "source": RAW.replace("PAYLOAD", repr(CRASH_FRAMES[name]))}).ok
+        reply = child.run({"op": "call", "args": []})
+        assert not reply.ok and reply.error_kind == "protocol" and not child.alive
+
+
+def test_default_mode_reports_the_new_protections(pool):
+    names = {p.name: p.available for p in pool.protections}
+    assert {"ipc namespace", "thread cap", "seccomp filter"} <= set(names)
