@@ -1,5 +1,7 @@
 """Helpers importable by model-written code as `from helpers import extract_code`.
 
+UNTRUSTED SIDE: this module runs inside sandboxed children.
+
 Inside a sandboxed child this module is registered under the top-level name
 `helpers`, so improvers written for the paper run unchanged. Keep it free of
 heavy imports and of anything trusted: it runs on the untrusted side.

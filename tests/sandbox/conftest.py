@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from selftaught.errors import UserInputError
+from selftaught.sandbox.errors import SandboxUnavailable
 from selftaught.sandbox.isolation import UID_BASE
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.pool import Reply, WorkerPool
@@ -33,7 +33,7 @@ def strict_pool():
     """A strict-mode pool; skips (naming what the kernel lacks) where strict mode cannot run."""
     try:
         pool = WorkerPool(2, mode="strict")
-    except UserInputError as exc:
+    except SandboxUnavailable as exc:
         pytest.skip(f"needs strict sandbox features this machine lacks: {exc}")
     with pool:
         yield pool

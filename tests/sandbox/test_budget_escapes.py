@@ -55,9 +55,9 @@ def test_every_budget_escape_fails_and_is_recorded(make_context, write_script, s
     ctx.pool = strict_pool
     outcome = _run(ctx, ESCAPING)
 
-    # the third model call (the second through the new object) is past the budget of 2: stopped
-    assert not outcome.ok and outcome.error_kind == "budget_exceeded"
-    assert outcome.model_calls == 2
+    # the third model call (the second through the new object) is past the budget of 2: refused
+    # inside the improver, which catches the error and returns (the reference's semantics)
+    assert outcome.ok and outcome.model_calls == 2
     # budget is samples x calls + 1 = 3 utility calls: 6 were made, all counted
     assert outcome.utility_calls == 6
 
@@ -87,8 +87,8 @@ def test_every_budget_escape_fails_and_is_recorded(make_context, write_script, s
     assert lines("network_import", module="urllib.request") == {"import urllib.request"}
     assert "from selftaught.models.facade import LanguageModel" in lines("model_import")
     assert any(k == "utility_extra_arguments" and "use_sandbox" in json.dumps(d) for k, d in details)
-    assert any(k == "budget_exceeded" and d.get("resource") == "utility" for k, d in details)
-    assert any(k == "budget_exceeded" and d.get("resource") == "language_model" for k, d in details)
+    refusals = {d["resource"]: d["refused_calls"] for k, d in details if k == "budget_exceeded"}
+    assert refusals == {"utility": 3, "language_model": 1}  # one event per resource, with its count
 
 
 def test_scores_past_the_utility_budget_are_zero_whatever_uses_says(make_context, write_script, strict_pool):

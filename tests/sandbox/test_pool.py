@@ -13,11 +13,12 @@ import warnings
 import pytest
 
 import selftaught.sandbox.pool as pool_module
-from selftaught.errors import UserInputError
 from selftaught.sandbox.doctor import probe, report_lines
+from selftaught.sandbox.errors import SandboxUnavailable, UnknownSandboxMode
 from selftaught.sandbox.isolation import STRICT_REQUIREMENTS, Protection, missing_for_strict
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.pool import WorkerPool
+from selftaught.sandbox.wire import from_wire
 
 
 def _load_and_call(pool, source, *args, wall_s=5.0):
@@ -54,7 +55,7 @@ def algorithm(x):
     return out[0]
 """
     reply = _load_and_call(pool, source, [1, 2])
-    assert reply.ok and reply.value["__ndarray__"]["data"] == [2, 4]
+    assert reply.ok and from_wire(reply.value).tolist() == [2, 4]
 
 
 def test_api_keys_in_the_orchestrator_are_not_visible_to_a_child(monkeypatch):
@@ -149,7 +150,7 @@ def algorithm():
 
 
 def test_an_unknown_mode_is_a_user_error():
-    with pytest.raises(UserInputError, match="unknown sandbox mode"):
+    with pytest.raises(UnknownSandboxMode, match="unknown sandbox mode"):
         WorkerPool(1, mode="lenient")
 
 
@@ -165,7 +166,7 @@ def test_strict_mode_refuses_to_start_without_every_isolation(monkeypatch):
     monkeypatch.setattr(
         pool_module, "missing_for_strict", lambda _: ["filesystem isolation needs landlock (test)"]
     )
-    with pytest.raises(UserInputError, match="^strict sandbox unavailable: filesystem isolation"):
+    with pytest.raises(SandboxUnavailable, match="^strict sandbox unavailable: filesystem isolation"):
         WorkerPool(1, mode="strict")
     assert started and all(_gone(pid) for pid in started)  # and it left nothing running
 

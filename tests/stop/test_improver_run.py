@@ -97,3 +97,139 @@ def test_improver_that_loops_forever_is_killed_at_its_timeout(make_context, writ
     outcome = _run(ctx, "def improve_algorithm(s, u, m):\n    while True:\n        pass\n", timeout_s=1.0)
     assert not outcome.ok and outcome.error_kind == "timeout"
     assert outcome.elapsed_s < 5
+
+
+PAPER_STYLE = """
+from helpers import extract_code
+
+def improve_algorithm(initial_solution, utility, language_model):
+    best, best_score = initial_solution, utility(initial_solution)
+    for _ in range(100):  # more calls than the budget: the refusal ends the loop, as in the paper
+        try:
+            answers = language_model.prompt("expert", "improve " + best, n_responses=1)
+        except Exception:
+            return best
+        for code in extract_code(answers):
+            if code and utility(code) > best_score:
+                best, best_score = code, utility(code)
+    return best
+"""
+
+
+def test_a_paper_style_improver_catches_the_budget_error_and_scores_above_zero(make_context, write_script):
+    from selftaught.tasks.scoring import score_solution
+
+    ctx = make_context(write_script(ALWAYS_GOOD), calls=2, samples=1)
+    outcome = _run(ctx, PAPER_STYLE)
+    assert outcome.ok, outcome.error
+    assert outcome.model_calls == 2 and "itertools.product" in outcome.solution
+    task = ctx.tasks[0]
+    assert score_solution(task, outcome.solution, "val", ctx.pool).score > 0
+    events = ctx.store.query("SELECT kind, detail_json FROM events WHERE run_id = ?", (ctx.run_id,))
+    refusals = [json.loads(e["detail_json"]) for e in events if e["kind"] == "budget_exceeded"]
+    by_resource = {r["resource"]: r["refused_calls"] for r in refusals}
+    assert len(refusals) == len(by_resource) and by_resource["language_model"] == 1  # one event each
+
+
+def test_a_tight_loop_of_refused_calls_is_cut_short_and_recorded_once(make_context, write_script):
+    ctx = make_context(write_script(ALWAYS_GOOD), calls=1)
+    looping = """
+def improve_algorithm(initial_solution, utility, language_model):
+    while True:
+        try:
+            language_model.prompt("e", "m")
+        except Exception:
+            pass
+"""
+    outcome = _run(ctx, looping)
+    assert not outcome.ok and outcome.error_kind == "budget_exceeded"
+    events = ctx.store.query("SELECT kind, detail_json FROM events WHERE run_id = ?", (ctx.run_id,))
+    refusals = [json.loads(e["detail_json"]) for e in events if e["kind"] == "budget_exceeded"]
+    assert len(refusals) == 1 and refusals[0]["refused_calls"] == 1000 and refusals[0]["aborted"]
+
+
+def test_odd_model_arguments_raise_inside_the_improver(make_context, write_script):
+    ctx = make_context(write_script(ALWAYS_GOOD), calls=2)
+    odd = """
+def improve_algorithm(initial_solution, utility, language_model):
+    errors = []
+    for temperature in (10**400, "nan", float("nan"), -1, 3):
+        try:
+            language_model.prompt("e", "m", 1, temperature)
+        except ValueError as exc:
+            errors.append(type(exc).__name__)
+    for n in (0, 1.5, "2", 10**400):
+        try:
+            language_model.prompt("e", "m", n)
+        except ValueError as exc:
+            errors.append(type(exc).__name__)
+    return initial_solution + "\\n# " + ",".join(errors) + "\\n"
+"""
+    outcome = _run(ctx, odd)
+    assert outcome.ok, outcome.error
+    assert outcome.solution.rsplit("# ", 1)[1].strip().split(",") == ["SandboxRequestError"] * 9
+    assert outcome.model_calls == 0
+
+
+# -- the request handler, fuzzed with whatever a child might send -------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from selftaught.models.base import ModelResponse  # noqa: E402
+from selftaught.models.facade import LanguageModel  # noqa: E402
+from selftaught.sandbox.child_handle import RequestAnswer  # noqa: E402
+from selftaught.sandbox.errors import ProtocolError  # noqa: E402
+from selftaught.sandbox.messages import parse_child_message  # noqa: E402
+from selftaught.stop.improver_run import _RequestServer  # noqa: E402
+
+
+class _Echo:
+    identity = "echo"
+
+    def complete(self, request):
+        return ModelResponse([request.user] * request.n, self.identity, 1, 1)
+
+
+class _FakeContext:
+    def model_handle(self, scope):
+        return LanguageModel(_Echo(), budget=2, max_responses_per_call=3)
+
+    def event(self, *args):
+        pass
+
+
+class _FakeUtility:
+    str = "shown"
+    budget = 2
+
+    def score(self, code, scope):
+        return 0.5
+
+
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+fields = st.sampled_from(
+    ["expertise", "message", "messages", "n_responses", "temperature", "code", "extra_args", "kwargs", "kind"]
+)
+requests = st.builds(
+    lambda op, body: {"type": "request", "op": op, **body},
+    st.sampled_from(["lm.prompt", "lm.batch_prompt", "utility", "event", "nope"]),
+    st.dictionaries(fields, values, max_size=5),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(requests, min_size=1, max_size=6))
+def test_fuzz_requests_get_an_answer_or_a_protocol_error(batch):
+    server = _RequestServer(_FakeContext(), _FakeUtility(), scope=None, source="src")
+    for message in batch:
+        try:
+            request = parse_child_message(message)
+        except ProtocolError:
+            continue
+        assert isinstance(server(request), RequestAnswer)
+    assert server.model.uses <= 2

@@ -9,6 +9,7 @@ parameters, responses, tokens, latency, retries).
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import Counter
@@ -21,9 +22,37 @@ from selftaught.models.base import ModelBackend, ModelError, ModelRequest
 from selftaught.models.cache import ResponseSource, cache_key
 from selftaught.models.limits import UsageLimiter
 
+MAX_TEMPERATURE = 2.0  # the range OpenAI-style chat models accept
+MAX_PROMPT_CHARS = 1_000_000  # per expertise or message string
+
 
 class BudgetExceeded(Exception):
     """A call past the language model's (or utility's) budget."""
+
+
+class InvalidModelArguments(ValueError):
+    """Arguments no model call accepts (a temperature out of range, a count that is not an int)."""
+
+
+def check_temperature(value: object) -> float:
+    """`value` as a float if it is a finite number in [0, MAX_TEMPERATURE]; else InvalidModelArguments."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidModelArguments(f"temperature must be a number, not {type(value).__name__}")
+    if isinstance(value, int) and not 0 <= value <= MAX_TEMPERATURE:  # before float(): 10**400 overflows
+        raise InvalidModelArguments(f"temperature must be within [0, {MAX_TEMPERATURE}]")
+    number = float(value)
+    if not math.isfinite(number) or not 0.0 <= number <= MAX_TEMPERATURE:
+        raise InvalidModelArguments(f"temperature must be a finite number within [0, {MAX_TEMPERATURE}]")
+    return number
+
+
+def check_text(value: object, what: str) -> str:
+    """`value` if it is a string of at most MAX_PROMPT_CHARS characters."""
+    if not isinstance(value, str):
+        raise InvalidModelArguments(f"{what} must be a string, not {type(value).__name__}")
+    if len(value) > MAX_PROMPT_CHARS:
+        raise InvalidModelArguments(f"{what} is longer than {MAX_PROMPT_CHARS} characters")
+    return value
 
 
 @dataclass(frozen=True)
@@ -85,11 +114,17 @@ class LanguageModel:
                 raise BudgetExceeded(f"language model call budget of {self.budget} exceeded")
             self.uses += 1
 
-    def _check_count(self, n: int) -> None:
+    def _check_count(self, n: object) -> int:
+        if isinstance(n, bool) or not hasattr(n, "__index__"):
+            raise InvalidModelArguments(f"n_responses must be an integer, not {type(n).__name__}")
+        n = n.__index__()
         if n < 1:
-            raise ValueError("at least one response must be requested")
+            raise InvalidModelArguments("at least one response must be requested")
         if n > self.max_responses_per_call:
-            raise ValueError(f"{n} responses requested; at most {self.max_responses_per_call} per call")
+            raise InvalidModelArguments(
+                f"{n} responses requested; at most {self.max_responses_per_call} per call"
+            )
+        return n
 
     def _ask(self, method: str, system: str, message: str, n: int, temperature: float) -> list[str]:
         """n samples for one request position: cached samples first, the backend for the rest."""
@@ -184,21 +219,29 @@ class LanguageModel:
     def prompt(
         self, expertise: str, message: str, n_responses: int = 1, temperature: float = 0.7
     ) -> list[str]:
-        """`n_responses` answers to one message; one call against the budget."""
-        if not isinstance(expertise, str) or not isinstance(message, str):
-            raise TypeError("expertise and message must be strings")
-        n_responses = int(n_responses)
-        self._check_count(n_responses)
+        """`n_responses` answers to one message; one call against the budget.
+
+        Arguments are checked before the budget: a refused call raises InvalidModelArguments
+        (a ValueError) and costs nothing; a call past the budget raises BudgetExceeded.
+        """
+        check_text(expertise, "expertise")
+        check_text(message, "message")
+        n = self._check_count(n_responses)
+        temperature = check_temperature(temperature)
         self._charge()
-        return self._ask("prompt", expertise, message, n_responses, float(temperature))
+        return self._ask("prompt", expertise, message, n, temperature)
 
     def batch_prompt(self, expertise: str, messages: list[str], temperature: float = 0.7) -> list[str]:
         """One answer per message, in order; identical messages go out as one request with n samples."""
         if isinstance(messages, str):
             messages = [messages]
-        messages = list(messages)
-        if not isinstance(expertise, str) or not all(isinstance(m, str) for m in messages):
-            raise TypeError("expertise and messages must be strings")
+        if not isinstance(messages, list | tuple):
+            raise InvalidModelArguments("messages must be a list of strings")
+        if len(messages) > self.max_responses_per_call:
+            self._check_count(len(messages))
+        messages = [check_text(m, "each message") for m in messages]
+        check_text(expertise, "expertise")
+        temperature = check_temperature(temperature)
         if not messages:
             return []
         self._check_count(len(messages))
@@ -206,7 +249,7 @@ class LanguageModel:
         groups = list(Counter(messages).items())
 
         def ask(group: tuple[str, int]) -> list[str]:
-            return self._ask("batch_prompt", expertise, group[0], group[1], float(temperature))
+            return self._ask("batch_prompt", expertise, group[0], group[1], temperature)
 
         if len(groups) == 1:
             results = [ask(groups[0])]

@@ -1,6 +1,7 @@
 """The runtime of one sandboxed child: runs model-written code and nothing else.
 
-Everything here executes on the untrusted side, after fork and confinement. The child
+UNTRUSTED SIDE: everything here executes after fork and confinement, next to
+model-written code that may have patched any of it. The child
 answers commands from the orchestrator (load code, call its function, run an
 improver) and, while an improver runs, sends requests back for the language model
 and the utility through proxies. The proxies hold no authority: the orchestrator
@@ -18,16 +19,21 @@ import types
 from typing import Any
 
 from selftaught.sandbox.events import Reporter
+from selftaught.sandbox.messages import MAX_UTILITY_KWARGS
 from selftaught.sandbox.probe import live_checks
 from selftaught.sandbox.protocol import PeerClosed, from_wire, recv_message, send_message, to_wire
 
 
 class BudgetExceededError(Exception):
-    """Raised inside the child when the orchestrator refuses a call past its budget."""
+    """Raised inside the improver when the orchestrator refuses a call past its budget.
+
+    As in the reference, the improver may catch it and go on (say, return its best so
+    far); every further model call is refused too, and a loop of refusals is cut short.
+    """
 
 
-class SandboxRequestError(Exception):
-    """The orchestrator refused or failed a request (bad arguments, internal failure)."""
+class SandboxRequestError(ValueError):
+    """The orchestrator refused a request (bad arguments such as a temperature out of range)."""
 
 
 class _Channel:
@@ -152,9 +158,8 @@ class UtilityProxy:
 
     def __call__(self, solution: Any, *args: Any, **kwargs: Any) -> float:
         source = solution if isinstance(solution, str) else None
-        reply = self._channel.request(
-            "utility", code=source, extra_args=len(args), kwargs={k: repr(v)[:100] for k, v in kwargs.items()}
-        )
+        shown = {str(k)[:100]: repr(v)[:100] for k, v in list(kwargs.items())[:MAX_UTILITY_KWARGS]}
+        reply = self._channel.request("utility", code=source, extra_args=len(args), kwargs=shown)
         self._uses = int(reply["uses"])
         return float(reply["score"])
 

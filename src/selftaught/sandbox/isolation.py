@@ -1,13 +1,15 @@
 """Which protections a worker sets up for itself and applies to every child it forks.
 
 A worker isolates itself once (a network namespace with only a downed loopback, a
-private mount namespace), because that is cheaper than once per child. Each child then
+private mount namespace, a private IPC namespace), because that is cheaper than once
+per child. Each child then
 confines itself right after fork, in this order: a tmpfs over its scratch directory in
 a mount namespace of its own (a size cap on disk use that vanishes with it), rlimits,
 Landlock (read the Python installation, write only scratch, no TCP, signals scoped), a
 uid of its own with every capability dropped, and last the seccomp filter (no
-processes, no IP sockets, no signals to others). In strict mode a child that fails any
-step exits before running anything.
+processes, no new sockets, no IPC, no memfd, no signals to others, no clearing its
+death signal). In strict mode a child that fails any step exits before running anything,
+and strict mode refuses to start without a uid per child (the only thread cap there is).
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ SECCOMP = "seccomp filter"
 PRIVILEGE_DROP = "privilege drop"
 SCRATCH_CAP = "scratch size cap"
 RLIMITS = "resource limits"
+IPC_NAMESPACE = "ipc namespace"
+THREAD_CAP = "thread cap"
 
 # What strict mode needs for each kind of isolation the issue asks for.
 STRICT_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "network": (NETWORK_NAMESPACE, SECCOMP),
     "filesystem": (LANDLOCK_FS, SCRATCH_CAP),
-    "process": (SECCOMP, PRIVILEGE_DROP),
+    "process": (SECCOMP, PRIVILEGE_DROP, THREAD_CAP),
     "signal": (SECCOMP,),
 }
 
@@ -166,11 +170,11 @@ class Confinement:
 
     def _namespaces(self, scratch_root: str) -> None:
         root = os.geteuid() == 0
-        flags = kernel.CLONE_NEWNET | kernel.CLONE_NEWNS
+        flags = kernel.CLONE_NEWNET | kernel.CLONE_NEWNS | kernel.CLONE_NEWIPC
         try:
             if root:
                 kernel.unshare(flags)
-                how = "own network and mount namespaces per worker"
+                how = "own network, mount and IPC namespaces per worker"
             else:
                 uid, gid = os.getuid(), os.getgid()
                 kernel.unshare(kernel.CLONE_NEWUSER | flags)
@@ -182,11 +186,13 @@ class Confinement:
                 ):
                     with open(f"/proc/self/{name}", "w") as f:
                         f.write(text)
-                how = "own user, network and mount namespaces per worker"
+                how = "own user, network, mount and IPC namespaces per worker"
             kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE, None)
             self._note(NETWORK_NAMESPACE, True, how + " (no interface up, not even loopback)")
+            self._note(IPC_NAMESPACE, True, "SysV segments of the host and of other workers are out of sight")
         except OSError as exc:
             self._note(NETWORK_NAMESPACE, False, f"unshare failed: {exc.strerror}")
+            self._note(IPC_NAMESPACE, False, f"unshare failed: {exc.strerror}")
             self._note(SCRATCH_CAP, False, "no private mount namespace for a tmpfs scratch")
             return
         probe = os.path.join(scratch_root, ".tmpfs-probe")
@@ -231,7 +237,10 @@ class Confinement:
             self._note(SECCOMP, False, str(exc))
             return
         self._note(
-            SECCOMP, True, f"{self.filter.length} BPF instructions: no fork/exec, no IP, no signals out"
+            SECCOMP,
+            True,
+            f"{self.filter.length} BPF instructions: no fork/exec, no new sockets or connect, no SysV/POSIX "
+            "IPC, no memfd, no signals out (F_SETOWN included), death signal locked",
         )
 
     def _privileges(self) -> None:
@@ -243,8 +252,12 @@ class Confinement:
             if self.keep_read_search:
                 detail += " but CAP_DAC_READ_SEARCH (the Python installation is not world-readable)"
             self._note(PRIVILEGE_DROP, True, detail)
+            self._note(THREAD_CAP, True, "RLIMIT_NPROC counts only the child's own uid")
         else:
             self._note(PRIVILEGE_DROP, True, "children run without capabilities (no uid of their own)")
+            self._note(
+                THREAD_CAP, False, "needs a uid per child (root): RLIMIT_NPROC would count your processes"
+            )
 
     def confine_child(self, sock_fd: int, scratch: str, scratch_bytes: int) -> list[str]:
         """Confine the calling child and move it into `scratch`; return what was applied.
@@ -288,8 +301,11 @@ class Confinement:
             raise OSError("the worker exited while the child was starting")
         if self.filter is not None:
             step(SECCOMP, lambda: self.filter.install(pid))
-        if self.protections.get(NETWORK_NAMESPACE, Protection("", False, "")).available:
-            applied.append(NETWORK_NAMESPACE)
+        for name in (NETWORK_NAMESPACE, IPC_NAMESPACE):
+            if self.protections.get(name, Protection("", False, "")).available:
+                applied.append(name)
+        if self.drop_uid and PRIVILEGE_DROP in applied:
+            applied.append(THREAD_CAP)
         return applied
 
     def limit_child(self, limits: dict) -> None:

@@ -1,8 +1,9 @@
 """The orchestrator's side of the trust boundary: a pool of workers and the children they fork.
 
-`WorkerPool.spawn()` returns a `Child`: a handle that sends one command, serves the
-child's requests (model calls, utility calls) while it works, and kills the child's
-whole process group when its wall-clock time runs out or it misbehaves.
+`WorkerPool.spawn()` returns a `Child` (see `child_handle.py`): a handle that sends one
+command, serves the child's requests (model calls, utility calls) while it works, and
+kills the child's whole process group when its deadline passes or it misbehaves.
+`Child`, `Reply`, `RequestAnswer` and `RequestHandler` stay importable from here.
 """
 
 from __future__ import annotations
@@ -17,157 +18,17 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import warnings
 import weakref
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from selftaught.errors import UserInputError
+from selftaught.sandbox.child_handle import Child, Reply, RequestAnswer, RequestHandler
+from selftaught.sandbox.errors import SandboxError, SandboxUnavailable, UnknownSandboxMode, WorkerStartError
 from selftaught.sandbox.isolation import MODES, Protection, missing_for_strict
 from selftaught.sandbox.limits import Limits, worker_environment
 from selftaught.sandbox.probe import EXPECTED
-from selftaught.sandbox.protocol import (
-    DEFAULT_MAX_FRAME,
-    FrameTimeout,
-    ProtocolError,
-    recv_message,
-    send_message,
-)
 
-
-@dataclass
-class Reply:
-    """What became of one command sent to a child."""
-
-    ok: bool
-    value: Any = None
-    error_kind: str | None = None  # timeout, crashed, protocol, exception, load_error, ...
-    error: str | None = None
-    elapsed_s: float = 0.0
-
-
-@dataclass
-class RequestAnswer:
-    """What a request handler gives back to a child; `paused_s` is time not charged to the child."""
-
-    ok: bool
-    value: Any = None
-    error: str | None = None
-    error_type: str | None = None
-    paused_s: float = 0.0
-    abort: bool = False  # stop the child right after answering (e.g. a budget overrun)
-
-
-RequestHandler = Callable[[dict[str, Any]], RequestAnswer]
-
-
-@dataclass
-class Child:
-    """One sandboxed child process, talked to directly over its own socket."""
-
-    pid: int
-    sock: socket.socket
-    scratch: str
-    limits: Limits
-    max_frame: int = DEFAULT_MAX_FRAME
-    alive: bool = field(default=True)
-
-    def run(
-        self, command: dict[str, Any], wall_s: float | None = None, on_request: RequestHandler | None = None
-    ) -> Reply:
-        """Send `command`, serve requests until the result arrives, kill the child on any failure.
-
-        The wall-clock budget excludes time the orchestrator reports as paused (nested work
-        it does on the child's behalf, such as scoring a candidate with its own limits).
-        """
-        if not self.alive:
-            return Reply(False, error_kind="crashed", error="child is no longer running")
-        started = time.monotonic()
-        deadline = started + (self.limits.wall_s if wall_s is None else wall_s)
-        try:
-            send_message(self.sock, command, self.max_frame)
-            while True:
-                message = recv_message(self.sock, deadline, self.max_frame)
-                kind = message.get("type")
-                if kind == "result":
-                    return Reply(
-                        ok=bool(message.get("ok")),
-                        value=message.get("value"),
-                        error_kind=message.get("error_kind"),
-                        error=message.get("error"),
-                        elapsed_s=time.monotonic() - started,
-                    )
-                if kind != "request" or on_request is None:
-                    raise ProtocolError(f"unexpected message of type {kind!r}")
-                answer = on_request(message)
-                deadline += answer.paused_s
-                if answer.abort:
-                    self.kill()
-                    return Reply(
-                        False, error_kind="aborted", error=answer.error, elapsed_s=time.monotonic() - started
-                    )
-                payload: dict[str, Any] = {"type": "response", "ok": answer.ok}
-                if answer.ok:
-                    payload["value"] = answer.value
-                else:
-                    payload["error"] = answer.error
-                    payload["error_type"] = answer.error_type
-                send_message(self.sock, payload, self.max_frame)
-        except FrameTimeout:
-            self.kill()
-            return Reply(
-                False,
-                error_kind="timeout",
-                error="wall-clock limit reached",
-                elapsed_s=time.monotonic() - started,
-            )
-        except ProtocolError as exc:
-            self.kill()
-            crashed = "closed" in str(exc) or "lost" in str(exc)
-            return Reply(
-                False,
-                error_kind="crashed" if crashed else "protocol",
-                error=str(exc),
-                elapsed_s=time.monotonic() - started,
-            )
-        except OSError as exc:
-            self.kill()
-            return Reply(False, error_kind="crashed", error=str(exc), elapsed_s=time.monotonic() - started)
-
-    def kill(self) -> None:
-        """Kill the child's whole process group (the worker reaps it and removes its scratch)."""
-        if self.alive:
-            self.alive = False
-            for target in (
-                lambda: os.killpg(self.pid, signal.SIGKILL),
-                lambda: os.kill(self.pid, signal.SIGKILL),
-            ):
-                try:
-                    target()
-                except OSError:
-                    pass
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        """Ask the child to exit; kill it regardless, so nothing it started survives."""
-        if self.alive:
-            try:
-                send_message(self.sock, {"op": "exit"})
-            except OSError:
-                pass
-        self.kill()
-
-    def __enter__(self) -> Child:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+__all__ = ["Child", "Reply", "RequestAnswer", "RequestHandler", "SandboxWarning", "WorkerPool"]
 
 
 class SandboxWarning(UserWarning):
@@ -180,13 +41,15 @@ class _Worker:
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         os.makedirs(scratch_root, exist_ok=True)
         package_root = str(Path(__file__).resolve().parents[2])
+        # the worker's own errors, for a start-up failure's cause; closed in stop()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "selftaught.sandbox.worker", str(theirs.fileno()), scratch_root, mode],
             pass_fds=[theirs.fileno()],
             env=worker_environment(package_root),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self.stderr,
             cwd=scratch_root,
             start_new_session=True,
         )
@@ -194,13 +57,30 @@ class _Worker:
         try:
             self.control.settimeout(start_timeout_s)
             hello = json.loads(self.control.recv(65536) or b"{}")
-        except (OSError, ValueError) as exc:
-            self.stop()
-            raise RuntimeError(f"sandbox worker did not start: {exc}") from exc
-        if hello.get("op") != "hello":
-            self.stop()
-            raise RuntimeError("sandbox worker did not start")
-        self.protections = [Protection(**p) for p in hello.get("protections", [])]
+            if not isinstance(hello, dict) or hello.get("op") != "hello":
+                raise ValueError("no hello from the worker")
+            self.protections = [Protection(**p) for p in hello.get("protections", [])]
+        except (OSError, ValueError, TypeError) as exc:
+            try:
+                self.process.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+            cause = self.cause()
+            self.stop(grace_s=0)
+            raise WorkerStartError(f"sandbox worker did not start: {exc}{cause}") from exc
+
+    def cause(self) -> str:
+        """The tail of the worker's stderr and its exit status, as a suffix for an error message."""
+        try:
+            self.stderr.seek(0, os.SEEK_END)
+            size = self.stderr.tell()
+            self.stderr.seek(max(0, size - 2000))
+            tail = self.stderr.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            tail = ""
+        status = self.process.poll()
+        parts = ([f"exit status {status}"] if status is not None else []) + ([tail] if tail else [])
+        return ("; " + "; ".join(parts)) if parts else ""
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -213,7 +93,8 @@ class _Worker:
         if not data or not fds:
             for fd in fds:
                 os.close(fd)
-            raise RuntimeError("sandbox worker did not hand over a child")
+            detail = json.loads(data).get("error", "") if data else "its control socket closed"
+            raise WorkerStartError(f"sandbox worker did not hand over a child: {detail}{self.cause()}")
         reply = json.loads(data)
         return int(reply["pid"]), socket.socket(fileno=fds[0]), str(reply["scratch"])
 
@@ -232,6 +113,7 @@ class _Worker:
                 pass
             self.process.kill()
             self.process.wait()
+        self.stderr.close()
 
 
 def _stop_all(workers: list[_Worker | None]) -> None:
@@ -245,7 +127,7 @@ class WorkerPool:
     """Long-lived sandbox workers; `spawn` forks a fresh child in one of them.
 
     `mode="default"` applies every protection this machine gives and warns (SandboxWarning)
-    naming those it lacks; `mode="strict"` raises `UserInputError` unless network,
+    naming those it lacks; `mode="strict"` raises `SandboxUnavailable` unless network,
     filesystem, process and signal isolation are all in force, checked by a live probe
     child. Workers that die or hang are replaced; `close()` (or the end of the program)
     kills every process the pool started.
@@ -259,7 +141,7 @@ class WorkerPool:
         spawn_timeout_s: float = 20.0,
     ) -> None:
         if mode not in MODES:
-            raise UserInputError(f"unknown sandbox mode {mode!r} (use {' or '.join(MODES)})")
+            raise UnknownSandboxMode(f"unknown sandbox mode {mode!r} (use {' or '.join(MODES)})")
         self.mode = mode
         self.n_workers = n_workers or max(1, min(os.cpu_count() or 1, 4))
         self.spawn_timeout_s = spawn_timeout_s
@@ -295,7 +177,7 @@ class WorkerPool:
         self.protections = list(found.values())
         missing = missing_for_strict(self.protections)
         if self.mode == "strict" and missing:
-            raise UserInputError("strict sandbox unavailable: " + "; ".join(missing))
+            raise SandboxUnavailable("strict sandbox unavailable: " + "; ".join(missing))
         unavailable = [p.name for p in self.protections if not p.available]
         if unavailable:
             warnings.warn(
@@ -307,7 +189,7 @@ class WorkerPool:
     def _worker(self) -> _Worker:
         with self._lock:
             if self._closed:
-                raise RuntimeError("worker pool is closed")
+                raise SandboxError("worker pool is closed")
             index = next(self._next) % self.n_workers
             worker = self._workers[index]
             if worker is None or not worker.alive():
@@ -316,7 +198,7 @@ class WorkerPool:
                 worker = _Worker(os.path.join(self._scratch_root, f"worker-{index}"), self.mode)
                 if self.mode == "strict" and self.protections and missing_for_strict(worker.protections):
                     worker.stop(grace_s=0)  # a replacement must hold to the same mode
-                    raise RuntimeError("a new sandbox worker lacks strict-mode protections")
+                    raise SandboxUnavailable("a new sandbox worker lacks strict-mode protections")
                 self._workers[index] = worker
             return worker
 
@@ -328,10 +210,12 @@ class WorkerPool:
             try:
                 pid, sock, scratch = worker.spawn(limits, self.spawn_timeout_s)
                 return Child(pid=pid, sock=sock, scratch=scratch, limits=limits)
-            except (OSError, RuntimeError, ValueError):
+            except (OSError, WorkerStartError, ValueError) as exc:
                 worker.stop(grace_s=0)
                 if attempt:
-                    raise
+                    if isinstance(exc, WorkerStartError):
+                        raise
+                    raise WorkerStartError(f"sandbox worker failed to spawn a child: {exc}") from exc
         raise AssertionError("unreachable")
 
     def worker_pids(self) -> list[int]:

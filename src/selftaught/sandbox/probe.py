@@ -1,5 +1,7 @@
 """Live checks a fresh child runs on itself, so the pool knows its protections really hold.
 
+UNTRUSTED SIDE: runs inside a sandboxed child (before any model-written code).
+
 Each check tries one thing a hostile program would, and says whether it was denied
 (and one checks that the Python installation stays readable).
 They run in a child before any model-written code, when the pool starts.
@@ -47,6 +49,38 @@ def _loopback() -> None:
             return
 
 
+def _unix_socket() -> None:
+    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()
+
+
+def _sysv_segment() -> None:
+    from selftaught.sandbox import kernel
+
+    segment = kernel.check(kernel.libc().shmget(0, 4096, 0o1600), "shmget")  # IPC_PRIVATE | IPC_CREAT
+    kernel.libc().shmctl(segment, 0, None)  # IPC_RMID
+
+
+def _memfd() -> None:
+    os.close(os.memfd_create("probe"))
+
+
+def _clear_death_signal() -> None:
+    from selftaught.sandbox import kernel
+
+    kernel.prctl(kernel.PR_SET_PDEATHSIG, 0)
+
+
+def _set_signal_owner() -> None:
+    import fcntl
+
+    read, write = os.pipe()
+    try:
+        fcntl.fcntl(read, fcntl.F_SETOWN, os.getppid())
+    finally:
+        os.close(read)
+        os.close(write)
+
+
 def _read_parent_proc() -> None:
     with open(f"/proc/{os.getppid()}/status", "rb") as f:
         f.read(1)
@@ -70,6 +104,11 @@ def live_checks() -> dict[str, bool]:
         "fork": _fork,
         "write outside scratch": _write_outside,
         "IP socket": _ip_socket,
+        "Unix socket": _unix_socket,
+        "SysV shared memory": _sysv_segment,
+        "memfd": _memfd,
+        "clear the death signal": _clear_death_signal,
+        "F_SETOWN to the worker": _set_signal_owner,
         "host loopback": _loopback,
         "read /proc of the worker": _read_parent_proc,
         "signal the worker": _signal_parent,
@@ -81,7 +120,16 @@ def live_checks() -> dict[str, bool]:
 
 # Checks whose failure means a protection is not in force, keyed by protection name.
 EXPECTED = {
-    "seccomp filter": ("fork", "IP socket", "signal the worker"),
+    "seccomp filter": (
+        "fork",
+        "IP socket",
+        "Unix socket",
+        "SysV shared memory",
+        "memfd",
+        "clear the death signal",
+        "F_SETOWN to the worker",
+        "signal the worker",
+    ),
     "landlock filesystem": (
         "write outside scratch",
         "read /proc of the worker",

@@ -1,4 +1,4 @@
-"""A seccomp-BPF filter, assembled by hand, that takes process creation and networking away.
+"""A seccomp-BPF filter, assembled by hand, that takes process creation, networking and IPC away.
 
 Raw BPF through `prctl(PR_SET_SECCOMP)` needs no library (libseccomp, pyseccomp) and costs
 one syscall per child. What the filter denies, with EPERM:
@@ -7,9 +7,17 @@ one syscall per child. What the filter denies, with EPERM:
   clone3 answers ENOSYS so that libc falls back to the clone it can inspect;
 - any namespace, mount, ptrace or cross-process memory call, kernel modules, keyrings,
   BPF, io_uring (which would bypass the filter), handles to files by inode;
-- sockets of any family but AF_UNIX, so no IP of any kind, DNS included;
+- every new socket (the child's channel exists before the filter), `connect`, `bind`,
+  `listen`, `accept` and `setsockopt`: no IP of any kind, DNS included, no Unix socket of the
+  host (the Docker socket, the session bus), no socket buffers forced past the default;
+- SysV IPC (shm, sem, msg) and POSIX message queues: no channel between children or to
+  the host; `memfd_create`, `memfd_secret`, and `fcntl(F_SETPIPE_SZ)`: no memory outside
+  the address-space limit beyond default pipe buffers;
 - signals to any process but the child itself (`kill(-1)` and process groups included:
-  BPF compares unsigned, so the filter names the child's own pid instead of a range).
+  BPF compares unsigned, so the filter names the child's own pid instead of a range), and
+  the indirect routes: `fcntl` F_SETOWN, F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY and
+  `ioctl` FIOSETOWN, SIOCSPGRP;
+- `prctl(PR_SET_PDEATHSIG)`: the child cannot clear its death signal to outlive its worker.
 
 Syscalls of another architecture (the 32-bit entry points) kill the process. Only x86_64
 is described; elsewhere `supported()` is false and the sandbox reports it.
@@ -25,42 +33,69 @@ from selftaught.sandbox import kernel
 _AUDIT_ARCH = {"x86_64": 0xC000003E}
 _X32_BIT = 0x40000000
 
-_NR = {
-    "x86_64": {
-        "clone": 56,
-        "clone3": 435,
-        "socket": 41,
-        "socketpair": 53,
-        "kill": 62,
-        "tgkill": 234,
-        "rt_sigqueueinfo": 129,
-        "rt_tgsigqueueinfo": 297,
-        "denied": (
-            # processes and programs
-            57, 58, 59, 322,  # fork vfork execve execveat
-            112, 109,  # setsid setpgid
-            200, 424, 434, 438,  # tkill pidfd_send_signal pidfd_open pidfd_getfd
-            # namespaces, mounts, other processes
-            272, 308, 165, 166, 155, 161,  # unshare setns mount umount2 pivot_root chroot
-            101, 310, 311, 312, 274,  # ptrace process_vm_readv/writev kcmp get_robust_list
-            440, 448, 256, 279,  # process_madvise process_mrelease migrate_pages move_pages
-            428, 429, 430, 431, 432, 433, 442, 457, 458,  # new mount API, statmount listmount
-            # the kernel itself
-            321, 298, 323, 250, 248, 249,  # bpf perf_event_open userfaultfd keyctl add_key request_key
-            246, 320, 175, 313, 176, 169,  # kexec_load kexec_file_load init/finit/delete_module reboot
-            167, 168, 179, 443, 163,  # swapon swapoff quotactl quotactl_fd acct
-            164, 227, 159, 305, 170, 171,  # settimeofday clock_settime adjtimex clock_adjtime hostnames
-            172, 173, 135, 103, 153, 134, 212,  # iopl ioperm personality syslog vhangup uselib lookup_dcookie
-            133, 259,  # mknod mknodat
-            303, 304,  # name_to_handle_at open_by_handle_at
-            425, 426, 427,  # io_uring_setup/enter/register
-        ),
-    }
-}  # fmt: skip
+# The x86_64 syscall table, for every syscall the filter names (tests/sandbox/test_seccomp.py
+# checks each number against the kernel's unistd_64.h).
+# fmt: off
+X86_64 = {
+    "ioctl": 16, "shmget": 29, "shmat": 30, "shmctl": 31, "socket": 41, "connect": 42, "accept": 43,
+    "bind": 49, "listen": 50, "socketpair": 53, "setsockopt": 54, "clone": 56, "fork": 57, "vfork": 58,
+    "execve": 59, "kill": 62, "semget": 64, "semop": 65, "semctl": 66, "shmdt": 67, "msgget": 68,
+    "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "fcntl": 72, "ptrace": 101, "syslog": 103, "setpgid": 109,
+    "setsid": 112, "rt_sigqueueinfo": 129, "uselib": 134, "mknod": 133, "personality": 135,
+    "vhangup": 153, "pivot_root": 155, "prctl": 157, "adjtimex": 159, "chroot": 161, "acct": 163,
+    "settimeofday": 164, "mount": 165, "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169,
+    "sethostname": 170, "setdomainname": 171, "iopl": 172, "ioperm": 173, "init_module": 175,
+    "delete_module": 176, "quotactl": 179, "lookup_dcookie": 212, "semtimedop": 220,
+    "clock_settime": 227, "tgkill": 234, "tkill": 200, "mq_open": 240, "mq_unlink": 241,
+    "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244, "mq_getsetattr": 245,
+    "kexec_load": 246, "add_key": 248, "request_key": 249, "keyctl": 250, "migrate_pages": 256,
+    "mknodat": 259, "unshare": 272, "get_robust_list": 274, "move_pages": 279, "accept4": 288,
+    "rt_tgsigqueueinfo": 297, "perf_event_open": 298, "name_to_handle_at": 303, "open_by_handle_at": 304,
+    "clock_adjtime": 305, "setns": 308, "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312,
+    "finit_module": 313, "memfd_create": 319, "kexec_file_load": 320, "bpf": 321, "execveat": 322,
+    "userfaultfd": 323, "pidfd_send_signal": 424, "io_uring_setup": 425, "io_uring_enter": 426,
+    "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
+    "fsmount": 432, "fspick": 433, "pidfd_open": 434, "clone3": 435, "pidfd_getfd": 438,
+    "process_madvise": 440, "mount_setattr": 442, "quotactl_fd": 443, "memfd_secret": 447,
+    "process_mrelease": 448, "statmount": 457, "listmount": 458,
+}
+
+# Denied outright, with EPERM.
+DENIED = (
+    # processes and programs
+    "fork", "vfork", "execve", "execveat", "setsid", "setpgid", "tkill", "pidfd_send_signal",
+    "pidfd_open", "pidfd_getfd",
+    # namespaces, mounts, other processes
+    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "ptrace", "process_vm_readv",
+    "process_vm_writev", "kcmp", "get_robust_list", "process_madvise", "process_mrelease",
+    "migrate_pages", "move_pages", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
+    "mount_setattr", "statmount", "listmount",
+    # the kernel itself
+    "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key", "kexec_load",
+    "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff",
+    "quotactl", "quotactl_fd", "acct", "settimeofday", "clock_settime", "adjtimex", "clock_adjtime",
+    "sethostname", "setdomainname", "iopl", "ioperm", "personality", "syslog", "vhangup", "uselib",
+    "lookup_dcookie", "mknod", "mknodat", "name_to_handle_at", "open_by_handle_at", "io_uring_setup",
+    "io_uring_enter", "io_uring_register",
+    # sockets: the channel exists before the filter, so no new socket and no connect is needed
+    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "setsockopt",
+    # SysV and POSIX IPC, memory outside the address-space limit
+    "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop", "msgget", "msgsnd",
+    "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify",
+    "mq_getsetattr", "memfd_create", "memfd_secret",
+)
+# fmt: on
+
+_NR = {"x86_64": X86_64}
+
+# Argument values denied for syscalls that are otherwise needed.
+PR_SET_PDEATHSIG = 1  # prctl: the child may not clear its death signal and outlive its worker
+DENIED_FCNTL = (8, 10, 15, 1024, 1026, 1031)  # F_SETOWN F_SETSIG F_SETOWN_EX F_SETLEASE F_NOTIFY F_SETPIPE_SZ
+DENIED_IOCTL = (0x8901, 0x8902)  # FIOSETOWN SIOCSPGRP: signal delivery to another process
+
 
 _CLONE_THREAD = 0x00010000
 _CLONE_NAMESPACES = 0x7E020000  # NEWNS NEWCGROUP NEWUTS NEWIPC NEWUSER NEWPID NEWNET
-_AF_UNIX = 1
 _EPERM = 1
 _ENOSYS = 38
 
@@ -78,6 +113,7 @@ _RET = 0x06
 _OFF_NR = 0
 _OFF_ARCH = 4
 _OFF_ARG0_LOW = 16  # little-endian: the low 32 bits of args[0]
+_OFF_ARG1_LOW = 24
 
 _OWN_PID = "own pid"  # placeholder patched per child
 
@@ -89,30 +125,28 @@ def supported() -> bool:
 
 def _assemble(nr: dict) -> tuple[list[tuple[int, int, int, object]], list[int]]:
     """The filter as (code, jt, jf, k) with labels resolved; also where the pid goes."""
-    program: list[tuple[int, object, object, object]] = [
+    program: list[tuple[object, object, object, object]] = [
         (_LD_W_ABS, 0, 0, _OFF_ARCH),
         (_JEQ, 0, "kill", _AUDIT_ARCH[kernel.machine()]),
         (_LD_W_ABS, 0, 0, _OFF_NR),
         (_JGE, "enosys", 0, _X32_BIT),
         (_JEQ, "enosys", 0, nr["clone3"]),
     ]
-    program += [(_JEQ, "eperm", 0, number) for number in nr["denied"]]
+    program += [(_JEQ, "eperm", 0, nr[name]) for name in DENIED]
     program += [
         (_JEQ, "clone", 0, nr["clone"]),
-        (_JEQ, "socket", 0, nr["socket"]),
-        (_JEQ, "socket", 0, nr["socketpair"]),
         (_JEQ, "kill_pid", 0, nr["kill"]),
         (_JEQ, "own_tgid", 0, nr["tgkill"]),
         (_JEQ, "own_tgid", 0, nr["rt_sigqueueinfo"]),
         (_JEQ, "own_tgid", 0, nr["rt_tgsigqueueinfo"]),
+        (_JEQ, "prctl", 0, nr["prctl"]),
+        (_JEQ, "fcntl", 0, nr["fcntl"]),
+        (_JEQ, "ioctl", 0, nr["ioctl"]),
         (_RET, 0, 0, _RET_ALLOW),
         ("clone", None, None, None),
         (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
         (_JSET, 0, "eperm", _CLONE_THREAD),
         (_JSET, "eperm", "allow", _CLONE_NAMESPACES),
-        ("socket", None, None, None),
-        (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
-        (_JEQ, "allow", "eperm", _AF_UNIX),
         ("kill_pid", None, None, None),
         (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
         (_JEQ, "allow", 0, 0),  # kill(0, sig): the child's own group, which is only itself
@@ -120,6 +154,16 @@ def _assemble(nr: dict) -> tuple[list[tuple[int, int, int, object]], list[int]]:
         ("own_tgid", None, None, None),
         (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
         (_JEQ, "allow", "eperm", _OWN_PID),
+        ("prctl", None, None, None),
+        (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
+        (_JEQ, "eperm", "allow", PR_SET_PDEATHSIG),
+        ("fcntl", None, None, None),
+        (_LD_W_ABS, 0, 0, _OFF_ARG1_LOW),
+        *[(_JEQ, "eperm", 0, cmd) for cmd in DENIED_FCNTL],
+        (_RET, 0, 0, _RET_ALLOW),
+        ("ioctl", None, None, None),
+        (_LD_W_ABS, 0, 0, _OFF_ARG1_LOW),
+        *[(_JEQ, "eperm", 0, cmd) for cmd in DENIED_IOCTL],
         ("allow", None, None, None),
         (_RET, 0, 0, _RET_ALLOW),
         ("eperm", None, None, None),

@@ -32,13 +32,18 @@ from selftaught.sandbox.protocol import recv_message, send_message
 
 
 def _child_main(sock: socket.socket, scratch: str, scratch_bytes: int, confinement: Confinement) -> None:
-    """Runs in the forked child: confine, wait to be handed out, serve commands. Never returns."""
+    """Runs in the forked child: confine, wait to be handed out, serve commands. Never returns.
+
+    A child that cannot start says why, as the answer to the first command it gets,
+    before it exits; the orchestrator records that cause (error kind `start_error`).
+    """
     code = STRICT_EXIT
+    step = "confinement"
     try:
         os.setpgid(0, 0)
         reset_child_environment(scratch)
         applied = confinement.confine_child(sock.fileno(), scratch, scratch_bytes)
-        code = 1
+        code, step = 1, "limits"
         log = os.open("output.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -49,12 +54,30 @@ def _child_main(sock: socket.socket, scratch: str, scratch_bytes: int, confineme
         setup = recv_message(sock)  # the worker sends the limits when it hands this child out
         confinement.limit_child(setup["limits"])
         applied.append(RLIMITS)
+        step = "serving"
         serve(sock, {"mode": confinement.mode, "applied": applied, "uid": os.getuid()})
         code = 0
-    except BaseException:  # noqa: BLE001 - the child must never fall back into the worker loop
-        pass
+    except BaseException as exc:  # noqa: BLE001 - the child must never fall back into the worker loop
+        if step != "serving":
+            cause = f"sandbox child failed in {step}: {exc.__class__.__name__}: {exc}"
+            _report_start_failure(sock, cause, wait_for_limits=step == "confinement")
     finally:
         os._exit(code)
+
+
+def _report_start_failure(sock: socket.socket, cause: str, wait_for_limits: bool) -> None:
+    """Best effort: answer the first command with why this child could not start.
+
+    A spare that failed before it was handed out waits for its limits first (it dies with
+    its worker meanwhile), so that the worker hands it out and the cause reaches the caller.
+    """
+    try:
+        if wait_for_limits:
+            recv_message(sock)
+        failure = {"type": "result", "ok": False, "error_kind": "start_error", "error": cause[-2000:]}
+        send_message(sock, failure)
+    except BaseException:  # noqa: BLE001 - nothing more can be said
+        pass
 
 
 @dataclass

@@ -1,24 +1,37 @@
 """Run one improver inside a sandboxed child, serving its model and utility calls.
 
-The child sees proxies; this module is where their requests land. The language model
-budget is enforced here: a call past it stops the improver and fails its run. Utility
-calls past their budget score 0 (as in the reference meta-utility). Extra arguments
-such as `use_sandbox=False` are recorded as events and otherwise ignored.
+The child sees proxies; this module is where their requests land, already parsed into
+declared message types (sandbox/messages.py). Budgets are enforced here, with the
+reference's semantics: a model call past the budget raises inside the improver, which
+may catch it and return its best so far; utility calls past their budget score 0; a
+loop of refused calls is cut short after MAX_REFUSED_CALLS and fails the run as
+`budget_exceeded`. Model arguments are checked by the facade (a bad temperature raises
+a ValueError inside the improver). Extra arguments such as `use_sandbox=False` are
+recorded as events and otherwise ignored.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from selftaught.models.base import ModelError
 from selftaught.models.facade import BudgetExceeded
+from selftaught.sandbox.child_handle import RequestAnswer
 from selftaught.sandbox.events import EventFilter
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.pool import RequestAnswer
+from selftaught.sandbox.messages import (
+    BatchPromptRequest,
+    EventRequest,
+    PromptRequest,
+    Request,
+    UtilityRequest,
+)
 from selftaught.seeding import stable_seed
 from selftaught.stop.context import RunContext, Scope
+
+MAX_REFUSED_CALLS = 1000
 
 
 class TrustedUtility(Protocol):
@@ -44,6 +57,15 @@ class ImproverOutcome:
 
 
 class _RequestServer:
+    """Answers one improver child's typed requests; the budgets and argument checks live here.
+
+    A model call past the budget is refused with an error the child raises inside the
+    improver (as in the reference, the improver may catch it and return its best so far);
+    a utility call past its budget scores 0. After `MAX_REFUSED_CALLS` refusals in all, the
+    improver is stopped and its run fails as `budget_exceeded`. Refusals are recorded once
+    per resource, with their count, when the run ends (`record_refusals`).
+    """
+
     def __init__(self, ctx: RunContext, utility: TrustedUtility, scope: Scope, source: str) -> None:
         self.ctx = ctx
         self.utility = utility
@@ -51,76 +73,76 @@ class _RequestServer:
         self.source = source
         self.model = ctx.model_handle(scope)
         self.utility_uses = 0
+        self.refused = {"language_model": 0, "utility": 0}
         self.abort_reason: str | None = None
         self.events = EventFilter()  # sandbox: safety events the child reports
 
-    def __call__(self, request: dict[str, Any]) -> RequestAnswer:
-        op = request.get("op")
+    def __call__(self, request: Request) -> RequestAnswer:
         try:
-            if op == "lm.prompt":
+            if isinstance(request, PromptRequest):
                 return RequestAnswer(
                     True,
                     self.model.prompt(
-                        request.get("expertise"),
-                        request.get("message"),
-                        request.get("n_responses", 1),
-                        request.get("temperature", 0.7),
+                        request.expertise, request.message, request.n_responses, request.temperature
                     ),
                 )
-            if op == "lm.batch_prompt":
+            if isinstance(request, BatchPromptRequest):
                 return RequestAnswer(
-                    True,
-                    self.model.batch_prompt(
-                        request.get("expertise"),
-                        request.get("messages") or [],
-                        request.get("temperature", 0.7),
-                    ),
+                    True, self.model.batch_prompt(request.expertise, request.messages, request.temperature)
                 )
-            if op == "utility":
+            if isinstance(request, UtilityRequest):
                 return self._utility(request)
-            if op == "event":  # sandbox: a safety event noticed in the child (see sandbox/events.py)
-                event = self.events.accept(request)
+            if isinstance(request, EventRequest):  # a safety event noticed in the child (sandbox/events.py)
+                event = self.events.accept({"kind": request.kind, "detail": request.detail})
                 if event is not None:
                     self.ctx.event(event.kind, self.scope, event.detail, self.source)
                 return RequestAnswer(True, None)
         except BudgetExceeded as exc:
-            self.ctx.event(
-                "budget_exceeded",
-                self.scope,
-                {"resource": "language_model", "budget": self.model.budget},
-                self.source,
-            )
-            self.abort_reason = str(exc)
-            return RequestAnswer(False, error=str(exc), error_type="budget", abort=True)
+            refusal = RequestAnswer(False, error=str(exc), error_type="budget")
+            return self._refuse("language_model", str(exc), refusal)
         except (TypeError, ValueError) as exc:
             return RequestAnswer(False, error=f"{exc.__class__.__name__}: {exc}", error_type="invalid")
         except ModelError as exc:
             return RequestAnswer(False, error=f"language model failed: {exc}", error_type="model")
-        return RequestAnswer(False, error=f"unknown request {op!r}", error_type="invalid")
+        return RequestAnswer(False, error=f"unknown request {type(request).__name__}", error_type="invalid")
 
-    def _utility(self, request: dict[str, Any]) -> RequestAnswer:
-        kwargs = request.get("kwargs") or {}
-        if kwargs or request.get("extra_args"):
+    def _refuse(self, resource: str, why: str, answer: RequestAnswer) -> RequestAnswer:
+        """Count one refused call; past MAX_REFUSED_CALLS, stop the improver instead of answering."""
+        self.refused[resource] += 1
+        if sum(self.refused.values()) >= MAX_REFUSED_CALLS:
+            self.abort_reason = f"{MAX_REFUSED_CALLS} calls refused past the budget ({why})"
+            return RequestAnswer(False, error=self.abort_reason, abort=True, abort_kind="budget_exceeded")
+        return answer
+
+    def _utility(self, request: UtilityRequest) -> RequestAnswer:
+        kwargs = request.kwargs or {}
+        if kwargs or request.extra_args:
             self.ctx.event(
                 "utility_extra_arguments",
                 self.scope,
-                {"kwargs": kwargs, "extra_args": request.get("extra_args")},
+                {"kwargs": kwargs, "extra_args": request.extra_args},
                 self.source,
             )
         self.utility_uses += 1
         if self.utility_uses > self.utility.budget:
-            self.ctx.event(
-                "budget_exceeded",
-                self.scope,
-                {"resource": "utility", "budget": self.utility.budget},
-                self.source,
-            )
-            return RequestAnswer(True, {"score": 0.0, "uses": self.utility_uses})
+            why = f"utility budget of {self.utility.budget} exceeded"
+            zero = RequestAnswer(True, {"score": 0.0, "uses": self.utility_uses})
+            return self._refuse("utility", why, zero)
         started = time.monotonic()
-        value = self.utility.score(request.get("code"), self.scope)
+        value = self.utility.score(request.code, self.scope)
         return RequestAnswer(
             True, {"score": value, "uses": self.utility_uses}, paused_s=time.monotonic() - started
         )
+
+    def record_refusals(self) -> None:
+        """One `budget_exceeded` event per resource whose budget was hit, with the refusal count."""
+        budgets = {"language_model": self.model.budget, "utility": self.utility.budget}
+        for resource, count in self.refused.items():
+            if count:
+                detail = {"resource": resource, "budget": budgets[resource], "refused_calls": count}
+                if self.abort_reason is not None:
+                    detail["aborted"] = True
+                self.ctx.event("budget_exceeded", self.scope, detail, self.source)
 
 
 def run_improver(
@@ -154,6 +176,7 @@ def run_improver(
             )
         finally:
             ctx.untrack(child)
+            server.record_refusals()
     ctx.check_running()  # a child killed because the run stopped is not a failure of the improver
     calls, uses = server.model.uses, server.utility_uses
     if server.abort_reason is not None:

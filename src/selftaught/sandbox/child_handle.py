@@ -1,0 +1,148 @@
+"""The orchestrator's handle on one sandboxed child, and what a command to it comes back as.
+
+`Child.run` sends a command, serves the child's requests while it works, and returns a
+`Reply`; every send and receive has the command's deadline, so a child that stops
+answering or stops reading is killed at it (`timeout`). What the child sends is parsed
+into declared message types (`messages.py`); anything else kills the child and fails
+the command as `protocol`. Failures are classified by exception type, never by text.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from selftaught.sandbox.errors import FrameTimeout, PeerClosed, ProtocolError
+from selftaught.sandbox.limits import Limits
+from selftaught.sandbox.messages import Request, Result, parse_child_message
+from selftaught.sandbox.protocol import DEFAULT_MAX_FRAME, recv_message, send_message
+
+EXIT_GRACE_S = 0.5  # how long an `exit` may take to send before the child is killed anyway
+
+
+@dataclass
+class Reply:
+    """What became of one command sent to a child."""
+
+    ok: bool
+    value: Any = None
+    error_kind: str | None = None  # timeout, crashed, protocol, exception, load_error, ...
+    error: str | None = None
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class RequestAnswer:
+    """What a request handler gives back to a child; `paused_s` is time not charged to the child."""
+
+    ok: bool
+    value: Any = None
+    error: str | None = None
+    error_type: str | None = None
+    paused_s: float = 0.0
+    abort: bool = False  # stop the child right after answering (e.g. a refused-call loop)
+    abort_kind: str = "aborted"
+
+
+RequestHandler = Callable[[Request], RequestAnswer]
+
+
+@dataclass
+class Child:
+    """One sandboxed child process, talked to directly over its own socket."""
+
+    pid: int
+    sock: socket.socket
+    scratch: str
+    limits: Limits
+    max_frame: int = DEFAULT_MAX_FRAME
+    alive: bool = field(default=True)
+
+    def run(
+        self, command: dict[str, Any], wall_s: float | None = None, on_request: RequestHandler | None = None
+    ) -> Reply:
+        """Send `command`, serve requests until the result arrives, kill the child on any failure.
+
+        The wall-clock budget excludes time the orchestrator reports as paused (nested work
+        it does on the child's behalf, such as scoring a candidate with its own limits).
+        """
+        if not self.alive:
+            return Reply(False, error_kind="crashed", error="child is no longer running")
+        started = time.monotonic()
+        deadline = started + (self.limits.wall_s if wall_s is None else wall_s)
+
+        def failed(kind: str, error: str) -> Reply:
+            self.kill()
+            return Reply(False, error_kind=kind, error=error, elapsed_s=time.monotonic() - started)
+
+        try:
+            send_message(self.sock, command, self.max_frame, deadline)
+            while True:
+                message = parse_child_message(recv_message(self.sock, deadline, self.max_frame))
+                if isinstance(message, Result):
+                    return Reply(
+                        message.ok,
+                        message.value,
+                        message.error_kind,
+                        message.error,
+                        elapsed_s=time.monotonic() - started,
+                    )
+                if on_request is None:
+                    raise ProtocolError("a request where none may be made")
+                answer = on_request(message)
+                deadline += answer.paused_s
+                if answer.abort:
+                    return failed(answer.abort_kind, answer.error or answer.abort_kind)
+                payload: dict[str, Any] = {"type": "response", "ok": answer.ok}
+                if answer.ok:
+                    payload["value"] = answer.value
+                else:
+                    payload["error"] = answer.error
+                    payload["error_type"] = answer.error_type
+                send_message(self.sock, payload, self.max_frame, deadline)
+        except FrameTimeout:
+            return failed("timeout", "wall-clock limit reached")
+        except PeerClosed as exc:
+            return failed("crashed", str(exc))
+        except ProtocolError as exc:
+            return failed("protocol", f"{exc.__class__.__name__}: {exc}")
+        except BaseException:
+            self.kill()  # a failure on our side: the child must not outlive it
+            raise
+
+    def kill(self) -> None:
+        """Kill the child's whole process group (the worker reaps it and removes its scratch)."""
+        if self.alive:
+            self.alive = False
+            for target in (
+                lambda: os.killpg(self.pid, signal.SIGKILL),
+                lambda: os.kill(self.pid, signal.SIGKILL),
+            ):
+                try:
+                    target()
+                except OSError:
+                    pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Ask the child to exit; kill it regardless, so nothing it started survives."""
+        if self.alive:
+            try:
+                send_message(self.sock, {"op": "exit"}, deadline=time.monotonic() + EXIT_GRACE_S)
+            except ProtocolError:
+                pass
+        self.kill()
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,56 @@
+"""The sandbox's own errors, so callers can tell a refused mode from a misbehaving child.
+
+`SandboxUnavailable` and `UnknownSandboxMode` also derive from the command line's
+`UserInputError`, so the CLI keeps printing them as one line with exit status 2.
+`ProtocolError` and its subclasses describe what a child sent that is not a valid
+message; the trusted side turns each into a failed candidate or improver run, never
+a crash. Crash classification goes by these types, not by message text.
+"""
+
+from __future__ import annotations
+
+from selftaught.errors import UserInputError
+
+
+class SandboxError(Exception):
+    """Anything the sandbox itself reports (not model-written code failing)."""
+
+
+class UnknownSandboxMode(SandboxError, UserInputError):
+    """A mode other than `default` or `strict` was asked for."""
+
+
+class SandboxUnavailable(SandboxError, UserInputError):
+    """Strict mode was asked for and this machine cannot give every protection it needs."""
+
+
+class WorkerStartError(SandboxError, RuntimeError):
+    """A sandbox worker did not start; the message carries its cause (its stderr's tail)."""
+
+
+class ProtocolError(SandboxError):
+    """The peer sent something that is not a valid message (too big, not JSON, wrong shape)."""
+
+
+class FrameTooLarge(ProtocolError):
+    """A frame (announced or encoded) over the size cap, or with too many JSON items."""
+
+
+class MalformedFrame(ProtocolError):
+    """Bytes that are not UTF-8 JSON, NaN or Infinity literals, an over-long integer."""
+
+
+class MalformedValue(ProtocolError):
+    """JSON that decodes but breaks a limit: depth, size, non-finite float, bad array tag."""
+
+
+class MalformedMessage(ProtocolError):
+    """A well-formed value that is not one of the declared message types."""
+
+
+class FrameTimeout(ProtocolError):
+    """A frame could not be sent or received before the deadline."""
+
+
+class PeerClosed(ProtocolError):
+    """The peer closed its end (for a child: it exited or was killed)."""

@@ -1,0 +1,158 @@
+"""Values on the wire: what `to_wire` makes JSON-safe and `from_wire` rebuilds, totally.
+
+`from_wire` runs on the trusted side over whatever a child sent, so it is total: it
+returns a valid value or raises a `MalformedValue` (a `ProtocolError`), never anything
+else, within explicit `WireLimits` on nesting depth, item count, string length and
+integer size. Floats must be finite (non-finite ones travel only as the explicit
+`{"__float__": "nan" | "inf" | "-inf"}` tag). numpy arrays of a whitelisted dtype travel
+as raw little-endian bytes in base64 with their shape; the data must have exactly the
+bytes the dtype and shape call for, and booleans must be 0 or 1. Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from selftaught.sandbox.errors import MalformedValue
+
+ARRAY_TAG = "__ndarray__"
+FLOAT_TAG = "__float__"
+ALLOWED_DTYPES = frozenset(
+    {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+    | {"float16", "float32", "float64"}
+)
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+@dataclass(frozen=True)
+class WireLimits:
+    """What one decoded value may hold; each limit bounds work and memory on the trusted side."""
+
+    max_depth: int = 64
+    max_items: int = 500_000  # values and dictionary keys, all told
+    max_string_chars: int = 16 * 1024 * 1024
+    max_int_bits: int = 4096  # about 1233 decimal digits
+    max_array_dims: int = 32
+    max_array_bytes: int = 64 * 1024 * 1024
+
+
+DEFAULT_LIMITS = WireLimits()
+
+
+def to_wire(value: Any) -> Any:
+    """Make a value JSON-safe: numpy arrays become tagged base64, numpy scalars plain numbers."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {FLOAT_TAG: repr(value)}
+    if isinstance(value, dict):
+        return {str(k): to_wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_wire(v) for v in value]
+    if type(value).__module__ == "numpy":
+        import numpy as np
+
+        if isinstance(value, np.ndarray):
+            if str(value.dtype) not in ALLOWED_DTYPES:
+                return to_wire(value.tolist())  # object arrays and the like: plain lists
+            little = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+            raw = base64.b64encode(little.tobytes()).decode("ascii")
+            return {ARRAY_TAG: {"dtype": str(value.dtype), "shape": list(value.shape), "b64": raw}}
+        if isinstance(value, np.generic):
+            return to_wire(value.item())
+    if isinstance(value, set | frozenset):
+        return [to_wire(v) for v in value]
+    return {"__repr__": repr(value)[:200]}
+
+
+def from_wire(value: Any, limits: WireLimits = DEFAULT_LIMITS) -> Any:
+    """Inverse of `to_wire` over JSON-decoded data; raises only `MalformedValue`."""
+    try:
+        return _Decoder(limits).decode(value, 0)
+    except MalformedValue:
+        raise
+    except Exception as exc:  # noqa: BLE001 - total: nothing else escapes (RecursionError, MemoryError)
+        raise MalformedValue(f"undecodable value: {exc.__class__.__name__}") from exc
+
+
+class _Decoder:
+    def __init__(self, limits: WireLimits) -> None:
+        self.limits = limits
+        self.items = 0
+
+    def _count(self, n: int) -> None:
+        self.items += n
+        if self.items > self.limits.max_items:
+            raise MalformedValue(f"more than {self.limits.max_items} items")
+
+    def decode(self, value: Any, depth: int) -> Any:
+        if depth > self.limits.max_depth:
+            raise MalformedValue(f"nested deeper than {self.limits.max_depth}")
+        self._count(1)
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            if value.bit_length() > self.limits.max_int_bits:
+                raise MalformedValue(f"integer over {self.limits.max_int_bits} bits")
+            return int(value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise MalformedValue("non-finite float outside a __float__ tag")
+            return float(value)
+        if isinstance(value, str):
+            if len(value) > self.limits.max_string_chars:
+                raise MalformedValue(f"string over {self.limits.max_string_chars} characters")
+            return str(value)
+        if isinstance(value, list):
+            return [self.decode(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            if len(value) == 1 and ARRAY_TAG in value:
+                return self.array(value[ARRAY_TAG])
+            if len(value) == 1 and FLOAT_TAG in value:
+                tag = value[FLOAT_TAG]
+                if not isinstance(tag, str) or tag not in _NON_FINITE:
+                    raise MalformedValue("a __float__ tag holds only 'nan', 'inf' or '-inf'")
+                return _NON_FINITE[tag]
+            self._count(len(value))  # the keys
+            decoded = {}
+            for key, item in value.items():
+                if not isinstance(key, str) or len(key) > self.limits.max_string_chars:
+                    raise MalformedValue("dictionary keys must be strings")
+                decoded[key] = self.decode(item, depth + 1)
+            return decoded
+        raise MalformedValue(f"{type(value).__name__} is not a wire value")
+
+    def array(self, spec: Any) -> Any:
+        import numpy as np
+
+        if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "b64"}:
+            raise MalformedValue("an array tag holds exactly dtype, shape and b64")
+        dtype, shape, data = spec["dtype"], spec["shape"], spec["b64"]
+        if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
+            raise MalformedValue(f"array dtype {str(dtype)[:40]!r} is not allowed")
+        if (
+            not isinstance(shape, list)
+            or len(shape) > self.limits.max_array_dims
+            or not all(type(s) is int and 0 <= s < 2**31 for s in shape)
+        ):
+            raise MalformedValue("array shape must be a short list of non-negative integers")
+        if not isinstance(data, str):
+            raise MalformedValue("array data must be a base64 string")
+        little = np.dtype(dtype).newbyteorder("<")
+        expected = math.prod(shape) * little.itemsize
+        if expected > self.limits.max_array_bytes or len(data) != 4 * math.ceil(expected / 3):
+            raise MalformedValue("array data does not match its dtype and shape")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise MalformedValue("array data is not base64") from exc
+        if len(raw) != expected:
+            raise MalformedValue("array data does not match its dtype and shape")
+        if dtype == "bool" and raw and max(raw) > 1:
+            raise MalformedValue("boolean array holds values other than 0 and 1")
+        array = np.frombuffer(bytearray(raw), dtype=little).reshape(shape)
+        return array if array.dtype.isnative else array.astype(np.dtype(dtype))

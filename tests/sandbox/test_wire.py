@@ -1,0 +1,179 @@
+"""The decoder is total: each crash value of issue 10 is a typed ProtocolError, never a crash."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from selftaught.sandbox.errors import (
+    FrameTimeout,
+    FrameTooLarge,
+    MalformedFrame,
+    MalformedMessage,
+    MalformedValue,
+    ProtocolError,
+)
+from selftaught.sandbox.messages import PromptRequest, Result, UtilityRequest, parse_child_message
+from selftaught.sandbox.protocol import decode_frame, encode_frame, send_message
+from selftaught.sandbox.wire import from_wire, to_wire
+
+
+def _tag(dtype="float64", shape=(2,), data=b"\0" * 16):
+    return {"__ndarray__": {"dtype": dtype, "shape": list(shape), "b64": base64.b64encode(data).decode()}}
+
+
+def test_arrays_travel_as_bytes_and_round_trip_exactly():
+    value = np.random.default_rng(0).standard_normal((200, 200))
+    wire = to_wire(value)
+    assert set(wire["__ndarray__"]) == {"dtype", "shape", "b64"}
+    back = from_wire(json.loads(json.dumps(wire)))
+    assert back.dtype == np.float64 and back.shape == (200, 200) and np.array_equal(back, value)
+    back[0, 0] = 1.0  # writable, as a checker may expect
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"__ndarray__": {"dtype": "object", "shape": [1], "b64": ""}},  # dtype off the whitelist
+        {"__ndarray__": {"dtype": "float64", "shape": [3], "b64": "AAAA"}},  # ragged: data too short
+        _tag(shape=(2, 2)),  # shape inconsistent with the data
+        _tag(shape=(-1,)),
+        _tag(shape=(True, 2)),
+        _tag(dtype="bool", shape=(2,), data=b"\x00\x07"),  # out-of-range booleans
+        {"__ndarray__": {"dtype": "int8", "shape": [1], "b64": "!!!!"}},  # not base64
+        {"__ndarray__": {"dtype": "int8", "shape": [1], "data": [300]}},  # the old list form
+        {"__ndarray__": [1, 2]},
+        {"__float__": "1e999"},
+        {"__float__": 3},
+        pytest.param(10**5000, id="int-5000-digits"),
+        float("nan"),
+        float("inf"),
+        json.loads("[" * 70 + "]" * 70),  # nested past the depth limit
+        {1: 2},
+        object(),
+    ],
+)
+def test_crash_values_are_malformed_values(value):
+    with pytest.raises(MalformedValue):
+        from_wire(value)
+
+
+def test_a_list_nested_500_deep_is_refused_in_the_frame_or_the_value():
+    nested = "[" * 500 + "]" * 500
+    with pytest.raises(ProtocolError):
+        from_wire(decode_frame(('{"type":"result","ok":true,"value":' + nested + "}").encode())["value"])
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"x": NaN}', b'{"x": Infinity}', b'{"x": -Infinity}', b'{"x": ' + b"1" * 5000 + b"}", b"[1]", b"\xff"],
+)
+def test_raw_frames_with_nan_infinity_huge_ints_or_no_object_are_malformed(payload):
+    with pytest.raises(MalformedFrame):
+        decode_frame(payload)
+
+
+def test_a_frame_of_tiny_values_is_refused_before_it_is_built():
+    payload = b'{"v":[' + b"[]," * 1_000_000 + b"[]]}"
+    tracemalloc.start()
+    with pytest.raises(FrameTooLarge):
+        decode_frame(payload)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < len(payload)  # nothing built: no copy of the frame either
+
+
+def test_decoding_memory_stays_within_the_stated_bound():
+    """10 x frame + 200 bytes per item (protocol.py): the worst shapes, under the item cap."""
+    shapes = [b"{}", b'"ab"', b"1.5", b"[]", b'{"k":0}']
+    for item in shapes:
+        payload = b'{"v":[' + b",".join([item] * 150_000) + b"]}"
+        items = 1 + sum(payload.count(c) for c in (b",", b":", b"[", b"{"))
+        tracemalloc.start()
+        from_wire(decode_frame(payload)["v"])
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak <= 10 * len(payload) + 200 * items, (item, peak, len(payload))
+
+
+def test_messages_are_declared_types():
+    request = parse_child_message(
+        {"type": "request", "op": "lm.prompt", "expertise": "e", "message": "m", "temperature": 0.5}
+    )
+    assert request == PromptRequest("e", "m", 1, 0.5)
+    assert parse_child_message({"type": "result", "ok": True, "value": 3}) == Result(True, 3)
+    for bad in [
+        {"type": "request", "op": "os.system", "cmd": "x"},
+        {"type": "request", "op": "lm.prompt", "message": "m"},  # missing expertise
+        {"type": "request", "op": "lm.prompt", "expertise": "e", "message": "m", "budget": 9},
+        {"type": "request", "op": "utility", "code": 3},
+        {"type": "request", "op": "utility", "code": "x", "kwargs": {str(i): "v" for i in range(100)}},
+        {"type": "result", "ok": "yes"},
+        {"type": "result", "ok": False, "error_kind": "timeout"},  # a kind only the orchestrator gives
+        {"type": "response"},
+    ]:
+        with pytest.raises(MalformedMessage):
+            parse_child_message(bad)
+    assert isinstance(
+        parse_child_message(
+            {"type": "request", "op": "utility", "code": None, "extra_args": 0, "kwargs": {}}
+        ),
+        UtilityRequest,
+    )
+
+
+def test_sending_to_a_peer_that_stops_reading_times_out():
+    left, right = socket.socketpair()
+    with left, right:
+        started = time.monotonic()
+        with pytest.raises(FrameTimeout):
+            send_message(left, {"x": "a" * (8 * 1024 * 1024)}, deadline=time.monotonic() + 0.3)
+        assert time.monotonic() - started < 5
+
+
+# -- fuzz ------------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    max_leaves=30,
+)
+tags = st.fixed_dictionaries(
+    {
+        "dtype": st.sampled_from(["float64", "int8", "bool", "object", "uint64", 3]),
+        "shape": st.lists(st.integers(-2, 5), max_size=3) | st.integers(),
+        "b64": st.binary(max_size=64).map(lambda b: base64.b64encode(b).decode()) | st.text(max_size=10),
+    }
+).map(lambda spec: {"__ndarray__": spec})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300) | json_values.map(lambda v: json.dumps({"v": v}).encode()))
+def test_fuzz_frames_give_a_message_or_a_protocol_error(payload):
+    try:
+        message = decode_frame(payload)
+        parse_child_message(message)
+    except ProtocolError:
+        pass
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(json_values | tags, max_size=4))
+def test_fuzz_values_give_a_value_or_a_malformed_value(value):
+    try:
+        from_wire(value)
+    except MalformedValue:
+        pass
+
+
+def test_encode_refuses_what_the_frame_cannot_hold():
+    with pytest.raises(FrameTooLarge):
+        encode_frame({"x": "a" * 100}, max_frame=50)
