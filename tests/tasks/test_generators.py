@@ -191,3 +191,22 @@ def test_no_check_goes_below_zero_or_above_one(name):
     junk = [None, 0, 1e300, float("nan"), -1, "", [], [[1]], {"a": 1}, [float("inf")] * 20, np.ones((20, 20))]
     for output in junk:
         assert 0.0 <= task.check(instance, output) <= 1.0
+
+
+@pytest.mark.parametrize("name", SEEDED)
+def test_reference_checks_judge_junk_or_raise_an_ordinary_exception(name):
+    from selftaught.tasks.base import ReferenceVerdict, SplitFloor
+
+    task = get_task(name)
+    instance = task.instances("val")[0]
+    junk = [None, 0, "", [], [[1]], {"a": 1}, {"1": True}, [float("nan")] * 20, np.ones((20, 20)), "AB" * 100]
+    for output in junk:
+        try:
+            verdict = task.reference_check(instance, output, 0.0)
+        except SplitFloor as floor:
+            assert floor.value in (0.0, task.reference_rules.floor)
+            continue
+        except Exception:  # counted as the candidate raising; the scorer decides what follows
+            continue
+        assert isinstance(verdict, ReferenceVerdict) and isinstance(verdict.value, float)
+        assert task.check(instance, output) <= verdict.value or not verdict.lenient
