@@ -1,13 +1,15 @@
 """Benchmark: the cost of scoring each task's seed solution on the validation split.
 
-For every built-in task, scores the seed on `val` in the sandbox and prints the wall time
+For every built-in task, scores the seed on `val` (or `--split test`, under `--scoring
+strict` or `reference`) in the sandbox and prints the wall time
 and the share of it spent outside the candidate's own code (sandbox start, loading,
 transfer calibration, JSON transfer, checking). The candidate's own time is measured
 inside the child by a timing wrapper around its entry function, for this benchmark only
 (the real scorer never trusts a clock on the untrusted side); a call that is killed at
 its deadline counts entirely as the candidate's time.
 
-    .venv/bin/python benchmarks/tasks_seed_scoring.py [--repeats 3] [--solution reference] [TASK ...]
+    .venv/bin/python benchmarks/tasks_seed_scoring.py [--repeats 3] [--solution reference]
+        [--scoring reference] [--split test] [TASK ...]
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.pool import Child, Reply, WorkerPool
 from selftaught.tasks import builtin_names, get_task
-from selftaught.tasks.base import Instance, Task
+from selftaught.tasks.base import Instance, ReferenceRules, ReferenceVerdict, Task
 from selftaught.tasks.scoring import score_solution
 
 TIMED_ENTRY = "_benchmark_timed_entry"
@@ -104,15 +106,29 @@ class TimedTask(Task):
             return 0.0
         return self.task.check_timed(instance, output.get("output"), elapsed_s)
 
+    @property
+    def reference_rules(self) -> ReferenceRules:  # type: ignore[override]
+        return self.task.reference_rules
+
+    def reference_check(self, instance: Instance, output: Any, elapsed_s: float) -> ReferenceVerdict:
+        if not isinstance(output, dict):
+            raise TypeError("the timing wrapper returned no dict")
+        return self.task.reference_check(instance, output.get("output"), elapsed_s)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("tasks", nargs="*", help="task names (default: all built-ins)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--solution", choices=("seed", "reference"), default="seed")
+    parser.add_argument("--scoring", choices=("strict", "reference"), default="strict")
+    parser.add_argument("--split", choices=("val", "test"), default="val")
     options = parser.parse_args()
     names = options.tasks or builtin_names()
-    print(f"scoring the {options.solution} solution on val, {options.repeats} runs each, one worker")
+    print(
+        f"scoring the {options.solution} solution on {options.split} with {options.scoring} rules, "
+        f"{options.repeats} runs each, one worker"
+    )
     print(f"{'task':18s} {'instances':>9s} {'score':>7s} {'wall s':>8s} {'candidate s':>12s} {'outside':>8s}")
     with WorkerPool(1) as pool:
         for name in names:
@@ -123,7 +139,13 @@ def main() -> None:
             for _ in range(options.repeats):
                 inner_s: list[float] = []
                 started = time.perf_counter()
-                result = score_solution(timed, code, "val", TimedPool(pool, inner_s))  # type: ignore[arg-type]
+                result = score_solution(
+                    timed,
+                    code,
+                    options.split,
+                    TimedPool(pool, inner_s),  # type: ignore[arg-type]
+                    scoring=options.scoring,
+                )
                 wall = time.perf_counter() - started
                 inner = sum(inner_s)
                 walls.append(wall)
@@ -131,7 +153,7 @@ def main() -> None:
                 shares.append(1 - inner / wall if wall else 0.0)
                 scores.append(result.score)
             print(
-                f"{name:18s} {len(task.instances('val')):9d} {statistics.median(scores):7.3f} "
+                f"{name:18s} {len(task.instances(options.split)):9d} {statistics.median(scores):7.3f} "
                 f"{statistics.median(walls):8.2f} {statistics.median(inners):12.2f} "
                 f"{statistics.median(shares):8.1%}",
                 flush=True,

@@ -150,3 +150,39 @@ def test_check_reports_a_seed_that_does_not_load(tmp_path, env):
     (tmp_path / "t" / "seed_algorithm.py").write_text(seed)
     line = _one_error_line(run_cli("tasks", "check", "t", env=env, cwd=tmp_path))
     assert "load_error" in line
+
+
+def test_instances_prints_the_reference_instances_as_json_lines(env):
+    import hashlib
+
+    from selftaught.tasks.instances import canonical_json, instances_digest
+
+    result = run_cli("tasks", "instances", "three_sat", "--split", "test", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["index"] for row in rows] == list(range(30)) and rows[0]["seed"] == 5678
+    args = [row["args"] for row in rows]
+    assert hashlib.sha256(canonical_json(args).encode()).hexdigest() == instances_digest(
+        get_task("three_sat"), "test"
+    )
+    summary = run_cli("tasks", "instances", "mqap", "--split", "val", env=env)
+    assert summary.returncode == 0 and "10 instances" in summary.stdout and "500 ms" in summary.stdout
+    _one_error_line(run_cli("tasks", "instances", "mqap", "--split", "train", env=env))
+
+
+def test_eval_scores_under_either_rule(tmp_path, env):
+    solution = tmp_path / "labels.py"
+    solution.write_text("def algorithm(a):\n    return list(range(len(a)))\n")  # not a partition into two
+    scores = {}
+    for scoring in ("strict", "reference"):
+        result = run_cli(
+            "tasks", "eval", "maxcut", "--code", str(solution), "--scoring", scoring, "--json", env=env
+        )
+        assert result.returncode == 0, result.stderr
+        scores[scoring] = json.loads(result.stdout)
+        assert scores[scoring]["scoring"] == scoring
+    assert scores["strict"]["score"] == 0.0 and scores["strict"]["accepted_by_reference_only"] == 0
+    assert scores["reference"]["score"] == 1.0 and scores["reference"]["accepted_by_reference_only"] == 100
+    _one_error_line(
+        run_cli("tasks", "eval", "maxcut", "--code", str(solution), "--scoring", "loose", env=env)
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import selftaught.tasks.parity as parity_module
+import selftaught.tasks.parity_noise.task as parity_module
 from selftaught.sandbox.limits import Limits
 from selftaught.tasks import get_task
 from selftaught.tasks.scoring import score_solution
@@ -418,7 +418,7 @@ import importlib
 def algorithm():
     return {{
         "checker source": attempt(lambda: open({str(checker)!r}).read()),
-        "import the checker": attempt(lambda: importlib.import_module("selftaught.tasks.parity")),
+        "import the checker": attempt(lambda: importlib.import_module("selftaught.tasks.parity_noise.task")),
         "run store": attempt(lambda: open({str(store)!r}).read()),
         "shadow": attempt(lambda: open("/etc/shadow").read()),
         "home": attempt(lambda: open("/root/.bashrc").read()),
@@ -444,7 +444,7 @@ time.time = lambda: 0.0
 np.mean = lambda *a, **k: 1.0
 np.array_equal = lambda *a, **k: True
 try:
-    import selftaught.tasks.parity as checker
+    import selftaught.tasks.parity_noise.task as checker
     checker.flat_accuracy = lambda *a: 1.0
 except BaseException:
     pass

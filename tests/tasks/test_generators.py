@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from selftaught.tasks import builtin_names, get_task
-from selftaught.tasks.grid_distance import grid_dist, score_string
-from selftaught.tasks.max_cut import cut_weight
-from selftaught.tasks.quadratic_assignment import objective
-from selftaught.tasks.satisfiability import satisfies
+from selftaught.tasks.maxcut.task import cut_weight
+from selftaught.tasks.mqap.task import objective
 from selftaught.tasks.seeded import SPLIT_BASE_SEEDS, SeededTask
+from selftaught.tasks.str_grid_dist.task import grid_dist, score_string
+from selftaught.tasks.three_sat.task import satisfies
 
 SEEDED = [name for name in builtin_names() if isinstance(get_task(name), SeededTask)]
 PAPER_SIZES = {
     "parity_noise": (20, 50),
-    "parity_noiseless": (20, 50),
+    "parity_noiseless": (20, 20),  # the reference's test split repeats the validation size
     "three_sat": (30, 30),
     "maxcut": (100, 100),
     "str_grid_dist": (50, 50),
@@ -60,7 +60,7 @@ def test_three_sat_formulas_are_planted_satisfiable_with_the_reference_shape():
         planted = instance.answer
         n = len(planted) - 1
         sizes.append(n)
-        assert 5 <= n <= 50 and len(formula) == 4 * n
+        assert 5 <= n <= 50 and len(formula) == 4 * n and planted[0] is False
         assert all(len(clause) == 3 and len({abs(lit) for lit in clause}) == 3 for clause in formula)
         assert all(1 <= abs(lit) <= n and isinstance(lit, int) for clause in formula for lit in clause)
         assert satisfies(formula, planted)
@@ -77,7 +77,16 @@ def test_three_sat_check_rejects_malformed_and_wrong_assignments():
     assert task.check(instance, good) == 1.0
     assert task.check(instance, [1 if v else 0 for v in good]) == 1.0
     assert task.check(instance, [not v for v in good]) in (0.0, 1.0)
-    for bad in (None, {}, "TTF", good[:-1], good + [True], [good], [None] * (n + 1), ["x"] * (n + 1), 1):
+    assert task.check(instance, good + [True]) == 1.0  # longer lists are indexed as the reference does
+    keyed = {v: good[v] for v in range(1, n + 1)}
+    assert task.check(instance, keyed) == 1.0  # a dict keyed by variable, as the reference accepts
+    assert task.check(instance, {str(v): value for v, value in keyed.items()}) == 1.0  # keys after the wire
+    assert task.check(instance, np.array(good)) == 1.0
+    missing = dict(keyed)
+    missing.pop(abs(formula[0][0]))
+    nan = [float("nan")] * (n + 1)
+    malformed = (None, {}, missing, {"x": True}, "TTF", good[:-1], [good], [None] * (n + 1), ["x"] * (n + 1))
+    for bad in (*malformed, nan, 1):
         assert task.check(instance, bad) == 0.0, bad
     falsified = formula[0]
     wrong = list(good)
@@ -112,7 +121,15 @@ def test_maxcut_cut_weight_matches_brute_force_and_check_normalizes():
     assert task.check(instance, sides.tolist()) == pytest.approx(brute / instance.answer)
     assert 0.4 < task.check(instance, sides) < 0.6  # a random partition cuts about half the weight
     assert task.check(instance, [0] * n) == 0.0
-    for bad in (None, sides[:-1], np.append(sides, 0), sides * 2, [str(s) for s in sides], [sides], "01"):
+    expected = brute / instance.answer  # any two distinct labels, as in the reference
+    relabelled = (sides * 2 + 3, [str(s) for s in sides], ["LR"[s] for s in sides], [bool(s) for s in sides])
+    for labels in relabelled:
+        assert task.check(instance, labels) == pytest.approx(expected)
+    assert task.check(instance, "".join("ab"[s] for s in sides)) == pytest.approx(expected)
+    three = sides.copy()
+    three[0] = 2  # a third label is not a partition into two sets (the reference cuts more edges)
+    nan = [float("nan")] * n
+    for bad in (None, sides[:-1], np.append(sides, 0), three, [sides], [[s] for s in sides], nan, "01"):
         assert task.check(instance, bad) == 0.0
 
 
@@ -174,3 +191,22 @@ def test_no_check_goes_below_zero_or_above_one(name):
     junk = [None, 0, 1e300, float("nan"), -1, "", [], [[1]], {"a": 1}, [float("inf")] * 20, np.ones((20, 20))]
     for output in junk:
         assert 0.0 <= task.check(instance, output) <= 1.0
+
+
+@pytest.mark.parametrize("name", SEEDED)
+def test_reference_checks_judge_junk_or_raise_an_ordinary_exception(name):
+    from selftaught.tasks.base import ReferenceVerdict, SplitFloor
+
+    task = get_task(name)
+    instance = task.instances("val")[0]
+    junk = [None, 0, "", [], [[1]], {"a": 1}, {"1": True}, [float("nan")] * 20, np.ones((20, 20)), "AB" * 100]
+    for output in junk:
+        try:
+            verdict = task.reference_check(instance, output, 0.0)
+        except SplitFloor as floor:
+            assert floor.value in (0.0, task.reference_rules.floor)
+            continue
+        except Exception:  # counted as the candidate raising; the scorer decides what follows
+            continue
+        assert isinstance(verdict, ReferenceVerdict) and isinstance(verdict.value, float)
+        assert task.check(instance, output) <= verdict.value or not verdict.lenient

@@ -19,6 +19,7 @@ tasks_app = typer.Typer(
 )
 
 TaskArg = Annotated[str, typer.Argument(help="task name, or path to a task folder")]
+SplitOpt = Annotated[str, typer.Option("--split", help="val or test")]
 TEMPLATE_FILES = ("seed_algorithm.py", "utility.py", "secret_utility.py")
 
 
@@ -104,6 +105,9 @@ def tasks_eval(
     split: Annotated[str, typer.Option("--split", help="val or test")] = "val",
     as_json: JsonOpt = False,
     sandbox: SandboxOpt = "default",
+    scoring: Annotated[
+        str, typer.Option("--scoring", help="strict (per instance) or reference (the reference's rules)")
+    ] = "strict",
 ) -> None:
     """The hidden utility of a solution file on one split (the file runs only in the sandbox)."""
     from selftaught.tasks import get_task
@@ -115,15 +119,19 @@ def tasks_eval(
         source = read_text(code, "solution file")
         if sandbox not in ("default", "strict"):
             raise UserInputError(f"unknown sandbox mode {sandbox!r} (use default or strict)")
+        if scoring not in ("strict", "reference"):
+            raise UserInputError(f"unknown scoring mode {scoring!r} (use strict or reference)")
         pool = start_pool(sandbox, 1)
     except UserInputError as exc:
         raise fail(str(exc)) from None
     with pool:
-        result = score_solution(task_obj, source, split, pool)
+        result = score_solution(task_obj, source, split, pool, scoring=scoring)
     payload = {
         "task": task_obj.name,
         "split": split,
+        "scoring": scoring,
         "score": result.score,
+        "accepted_by_reference_only": result.accepted_by_reference_only,
         "instances": result.instances,
         "error_kind": result.error_kind,
         "error": result.error,
@@ -133,12 +141,39 @@ def tasks_eval(
         print(json.dumps(payload))
         return
     out.print(
-        f"{task_obj.name} ({split}): score {result.score:.3f} over {result.instances} instances "
-        f"in {result.elapsed_s:.2f} s",
+        f"{task_obj.name} ({split}, {scoring} scoring): score {result.score:.3f} over {result.instances} "
+        f"instances in {result.elapsed_s:.2f} s",
         highlight=False,
     )
+    if result.accepted_by_reference_only:
+        err.print(
+            f"{result.accepted_by_reference_only} answers got credit only under the reference's rules",
+            highlight=False,
+        )
     if result.error_kind:
         err.print(f"first problem: {result.error_kind}: {result.error}", highlight=False)
+
+
+@tasks_app.command("instances")
+def tasks_instances(task: TaskArg, split: SplitOpt = "val", as_json: JsonOpt = False) -> None:
+    """A split's instances; with --json one object per line: index, seed and the algorithm's arguments."""
+    from selftaught.tasks import get_task
+    from selftaught.tasks.instances import instance_rows, instances_digest
+
+    try:
+        task_obj = get_task(task)
+        rows = instance_rows(task_obj, _split(split))
+    except UserInputError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        for row in rows:
+            print(json.dumps(row.as_dict(), separators=(",", ":"), allow_nan=False))
+        return
+    out.print(
+        f"{task_obj.name} ({split}): {len(rows)} instances, {task_obj.time_limit_s * 1000:.0f} ms each, "
+        f"sha256 {instances_digest(task_obj, split)} (--json prints them)",
+        highlight=False,
+    )
 
 
 @tasks_app.command("new")

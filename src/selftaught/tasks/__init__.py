@@ -1,5 +1,10 @@
 """Downstream tasks: the built-ins by name, tasks of one's own by folder path or registration.
 
+Each built-in task is one folder here (`maxcut/`, `three_sat/`, ...) holding its
+generator and checker (`task.py`), the seed, the text shown to the model and a strong
+solution. Nothing in this package runs on the untrusted side: candidates run only in the
+sandbox, called over its protocol.
+
 `get_task` is what `--tasks` resolves through: a built-in or registered name, or a path
 to a task folder (`./mytask`, `/abs/path`, or any existing directory that is not a name).
 """
@@ -10,20 +15,21 @@ import os
 from pathlib import Path
 
 from selftaught.errors import UserInputError
-from selftaught.tasks.base import SPLITS, Instance, Task
+from selftaught.tasks.base import SCORING_MODES, SPLITS, Instance, Task
 
 
 def _builtin() -> dict[str, Task]:
-    from selftaught.tasks.grid_distance import GridDistanceTask
-    from selftaught.tasks.max_cut import MaxCutTask
-    from selftaught.tasks.parity import ParityTask
-    from selftaught.tasks.quadratic_assignment import QuadraticAssignmentTask
-    from selftaught.tasks.sandbox_task import SandboxTask
-    from selftaught.tasks.satisfiability import ThreeSatTask
+    from selftaught.tasks.maxcut.task import MaxCutTask
+    from selftaught.tasks.mqap.task import QuadraticAssignmentTask
+    from selftaught.tasks.parity_noise.task import ParityNoiseTask
+    from selftaught.tasks.parity_noiseless.task import ParityNoiselessTask
+    from selftaught.tasks.sandbox.task import SandboxTask
+    from selftaught.tasks.str_grid_dist.task import GridDistanceTask
+    from selftaught.tasks.three_sat.task import ThreeSatTask
 
     tasks: list[Task] = [
-        ParityTask("parity_noise", 0.05, "parity_noise"),
-        ParityTask("parity_noiseless", 0.0, "parity_noiseless"),
+        ParityNoiseTask(),
+        ParityNoiselessTask(),
         ThreeSatTask(),
         MaxCutTask(),
         GridDistanceTask(),
@@ -106,6 +112,7 @@ def get_task(name: str) -> Task:
 
 
 __all__ = [
+    "SCORING_MODES",
     "SPLITS",
     "Instance",
     "Task",

@@ -12,6 +12,40 @@ from dataclasses import dataclass
 from typing import Any
 
 SPLITS = ("val", "test")
+SCORING_MODES = ("strict", "reference")
+
+
+@dataclass(frozen=True)
+class ReferenceRules:
+    """How the reference implementation's hidden utility treats a whole split.
+
+    Used only by `scoring="reference"`. `floor` is what the split scores when an instance
+    raises (`floor_on_error`) or runs out of time (`floor_on_timeout`); otherwise such an
+    instance scores 0 and the split goes on. The split's score is at least `minimum`, and
+    code that does not load (or is empty) scores `load_failure`.
+    """
+
+    floor: float = 0.0
+    floor_on_error: bool = False
+    floor_on_timeout: bool = False
+    minimum: float = 0.0
+    load_failure: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReferenceVerdict:
+    """One output judged by the reference's rules; `lenient` marks credit only those rules give."""
+
+    value: float
+    lenient: bool = False
+
+
+class SplitFloor(Exception):
+    """Raised by `Task.reference_check` when the reference ends the whole split with `value`."""
+
+    def __init__(self, value: float, reason: str) -> None:
+        super().__init__(reason)
+        self.value = value
 
 
 @dataclass(frozen=True)
@@ -53,6 +87,16 @@ class Task(ABC):
     def check_timed(self, instance: Instance, output: Any, elapsed_s: float) -> float:
         """Like `check`, for tasks whose score depends on the time charged to the candidate."""
         return self.check(instance, output)
+
+    reference_rules: ReferenceRules = ReferenceRules()
+
+    def reference_check(self, instance: Instance, output: Any, elapsed_s: float) -> ReferenceVerdict:
+        """The reference's judgement of one output (default: the strict one).
+
+        May raise `SplitFloor` to end the split, or any other exception, which counts as
+        the candidate raising (`reference_rules.floor_on_error` decides what follows).
+        """
+        return ReferenceVerdict(self.check_timed(instance, output, elapsed_s))
 
     def program(self, code: str) -> str:
         """The source loaded into the sandbox child for candidate `code`.

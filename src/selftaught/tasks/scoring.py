@@ -12,6 +12,11 @@ every instance's arguments through a trusted no-op function; that round trip is 
 instance's credit, subtracted from the time charged to the candidate (and added to its
 kill deadline). The credit is measured while only our code runs in the child, so the
 candidate cannot inflate it; it is capped at half the time limit.
+
+Two scoring modes: `strict` (the default) scores each instance on its own and accepts
+only honest answers; `reference` applies the reference implementation's rules, split
+floors and loose acceptance included, to reproduce its figures and its reward-hacking
+surface on purpose (see docs/tasks.md).
 """
 
 from __future__ import annotations
@@ -19,14 +24,14 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.pool import Child, WorkerPool
 from selftaught.sandbox.protocol import ProtocolError, from_wire, to_wire
 from selftaught.seeding import stable_seed
-from selftaught.tasks.base import Instance, Task
+from selftaught.tasks.base import SCORING_MODES, Instance, ReferenceRules, SplitFloor, Task
 
 LOAD_TIMEOUT_S = 10.0
 GIVE_UP_AFTER_KILLS = 3  # consecutive killed instances after which the rest score 0
@@ -39,13 +44,20 @@ _WIRE_CACHE: weakref.WeakKeyDictionary[Task, dict[str, list[Any]]] = weakref.Wea
 
 @dataclass(frozen=True)
 class SolutionScore:
-    """The hidden utility of one solution on one split."""
+    """The hidden utility of one solution on one split.
+
+    `accepted_by_reference_only` counts instances whose output got credit only because
+    `scoring="reference"` applied the reference's looser rules (a broadcast comparison, a
+    third Max-Cut label, a non-permutation in MQAP...), so an audit can count them.
+    """
 
     score: float
     instances: int
     error_kind: str | None = None
     error: str | None = None
     elapsed_s: float = 0.0
+    scoring: str = "strict"
+    accepted_by_reference_only: int = 0
 
 
 def _kill_grace(limit: float) -> float:
@@ -73,12 +85,48 @@ def measure_transfer(child: Child, wires: list[Any], limit: float) -> list[float
     return credits
 
 
-def score_solution(task: Task, code: object, split: str, pool: WorkerPool) -> SolutionScore:
-    """Mean per-instance score of `code` on `split`; never raises for anything the code does."""
+@dataclass
+class _Tally:
+    """What scoring one split has found so far."""
+
+    scores: list[float] = field(default_factory=list)
+    first_error: tuple[str, str] | None = None
+    lenient: int = 0
+
+    def problem(self, kind: str, message: str) -> None:
+        self.first_error = self.first_error or (kind, message)
+
+
+def _floors(rules: ReferenceRules, event: str) -> bool:
+    return rules.floor_on_timeout if event == "timeout" else rules.floor_on_error
+
+
+def score_solution(
+    task: Task, code: object, split: str, pool: WorkerPool, *, scoring: str = "strict"
+) -> SolutionScore:
+    """Score of `code` on `split`; never raises for anything the code does.
+
+    `strict` (the default): the mean of per-instance scores in [0, 1], where a raise, a
+    timeout or a malformed output scores 0 for that instance only. `reference`: the
+    reference implementation's rules for this task (`task.reference_rules` and
+    `task.reference_check`): the whole split floors on the first raise or timeout where
+    the reference did so, and outputs are judged as loosely as it judged them.
+    """
+    if scoring not in SCORING_MODES:
+        raise ValueError(f"unknown scoring mode {scoring!r} (use strict or reference)")
+    reference = scoring == "reference"
+    rules = task.reference_rules
     started = time.monotonic()
     instances = task.instances(split)
+
+    def result(score: float, kind: str | None, message: str | None, lenient: int = 0) -> SolutionScore:
+        return SolutionScore(
+            score, len(instances), kind, message, time.monotonic() - started, scoring, lenient
+        )
+
+    load_value = rules.load_failure if reference else 0.0
     if not isinstance(code, str) or not code.strip():
-        return SolutionScore(0.0, len(instances), "empty", "no solution source", 0.0)
+        return result(load_value, "empty", "no solution source")
     program = task.program(code)
     seed = stable_seed("solution", task.name, split, code)
     wires = wire_args(task, split, instances)
@@ -86,15 +134,24 @@ def score_solution(task: Task, code: object, split: str, pool: WorkerPool) -> So
     per_call = _kill_grace(limit)
     cpu_s = LOAD_TIMEOUT_S + len(instances) * (per_call + MAX_CREDIT_SHARE * limit + 0.05)
     limits = Limits(wall_s=LOAD_TIMEOUT_S, cpu_s=int(math.ceil(cpu_s)) + 5)
-    scores: list[float] = []
+    tally = _Tally()
     credits: list[float] | None = None
-    first_error: tuple[str, str] | None = None
     child = None
     consecutive_kills = 0
+
+    def failed(index: int, event: str, kind: str, message: str) -> SolutionScore | None:
+        """An instance that raised or ran out of time: the split's end under reference rules, else 0."""
+        tally.problem(kind, message)
+        if reference and _floors(rules, event):
+            note = f"{message} (instance {index}; the reference's rules floor the split)"
+            return result(rules.floor, kind, note, tally.lenient)
+        tally.scores.append(0.0)
+        return None
+
     try:
         for index, instance in enumerate(instances):
             if consecutive_kills >= GIVE_UP_AFTER_KILLS:
-                scores.append(0.0)
+                tally.scores.append(0.0)
                 continue
             if child is None:
                 child = pool.spawn(limits)
@@ -105,44 +162,68 @@ def score_solution(task: Task, code: object, split: str, pool: WorkerPool) -> So
                     wall_s=LOAD_TIMEOUT_S,
                 )
                 if not loaded.ok:
-                    child.close()
-                    return SolutionScore(
-                        0.0, len(instances), loaded.error_kind, loaded.error, time.monotonic() - started
-                    )
+                    return result(load_value, loaded.error_kind, loaded.error)
             credit = credits[index]
             reply = child.run({"op": "call", "args": wires[index]}, wall_s=per_call + credit)
             if not reply.ok:
-                scores.append(0.0)
-                first_error = first_error or (reply.error_kind or "error", reply.error or "")
                 if not child.alive:
                     child = None
                     consecutive_kills += 1
+                kind = reply.error_kind or "error"
+                floored = failed(index, "timeout" if kind == "timeout" else "error", kind, reply.error or "")
+                if floored is not None:
+                    return floored
                 continue
             consecutive_kills = 0
             charged = max(0.0, reply.elapsed_s - credit)
             if charged > limit:
-                scores.append(0.0)
-                first_error = first_error or ("time_limit", f"{charged * 1000:.0f} ms > limit")
+                floored = failed(index, "timeout", "time_limit", f"{charged * 1000:.0f} ms > limit")
+                if floored is not None:
+                    return floored
                 continue
             try:
                 output = from_wire(reply.value)
             except ProtocolError as exc:
-                scores.append(0.0)
-                first_error = first_error or ("protocol", str(exc))
+                floored = failed(index, "error", "protocol", str(exc))
+                if floored is not None:
+                    return floored
+                continue
+            if not reference:
+                try:
+                    value = task.check_timed(instance, output, charged)
+                except Exception as exc:  # a checker that chokes on a malformed output: it scores 0
+                    value = 0.0
+                    tally.problem("check_error", f"{exc.__class__.__name__}: {exc}")
+                tally.scores.append(_clipped(value))
                 continue
             try:
-                value = task.check_timed(instance, output, charged)
-            except Exception as exc:  # a checker that chokes on a malformed output: that output scores 0
-                value = 0.0
-                first_error = first_error or ("check_error", f"{exc.__class__.__name__}: {exc}")
-            scores.append(_clipped(value))
+                verdict = task.reference_check(instance, output, charged)
+            except SplitFloor as floor:
+                return result(floor.value, "reference_floor", f"instance {index}: {floor}", tally.lenient)
+            except Exception as exc:  # the reference ran its check inside the candidate's try block
+                floored = failed(index, "error", "check_error", f"{exc.__class__.__name__}: {exc}")
+                if floored is not None:
+                    return floored
+                continue
+            tally.scores.append(_finite(verdict.value))
+            tally.lenient += bool(verdict.lenient)
     finally:
         if child is not None:
             child.close()
-    kind, message = first_error or (None, None)
-    return SolutionScore(
-        sum(scores) / len(instances), len(instances), kind, message, time.monotonic() - started
-    )
+    kind, message = tally.first_error or (None, None)
+    score = sum(tally.scores) / len(instances)
+    if reference:
+        score = max(score, rules.minimum)
+    return result(score, kind, message, tally.lenient)
+
+
+def _finite(value: object) -> float:
+    """A reference-rule score as the reference left it (not clipped; NaN and infinities score 0)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 def _clipped(value: object) -> float:

@@ -24,7 +24,7 @@ from selftaught.tasks import scoring
 from selftaught.tasks.base import SPLITS, Task
 from selftaught.tasks.scoring import score_solution
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the reference's instances and limits
 
 
 def cache_path() -> Path:
@@ -52,7 +52,7 @@ def cache_key(task: Task) -> str:
         task.entry,
         repr(task.time_limit_s),
         task.seed_solution(),
-        _source_hash(type(task)),
+        *(_source_hash(cls) for cls in type(task).__mro__ if cls.__module__.startswith("selftaught.")),
         _source_hash(scoring),
         str(getattr(task, "cache_token", "")),
     ]

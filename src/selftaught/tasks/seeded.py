@@ -1,20 +1,40 @@
 """Built-in tasks whose instances are generated from seeds, split by split.
 
 Validation instance i is generated from seed 4321 + i and test instance i from 5678 + i,
-as in the reference; the seeds of the two splits never overlap for the sizes used here.
-Each split is generated once per task object and reused, so scoring a candidate costs
-little more than running it. The seed solution, the shown utility and a strong
-hand-written solution live as files in the task's data folder next to this module.
+as in the reference, and with the reference's own random streams: Python's Mersenne
+Twister (`random.seed`) and numpy's legacy global generator (`np.random.seed`), drawn in
+the reference's order. We hold private `random.Random` and `np.random.RandomState`
+objects seeded the same way, which produce the same numbers without touching the
+process-wide state. Each split is generated once per task object and reused. The seed
+solution, the shown utility and a strong hand-written solution are files in the task's
+folder next to its `task.py`.
 """
 
 from __future__ import annotations
 
+import random
 from abc import abstractmethod
+from dataclasses import dataclass
 from importlib import resources
+
+import numpy as np
 
 from selftaught.tasks.base import SPLITS, Instance, Task
 
 SPLIT_BASE_SEEDS = {"val": 4321, "test": 5678}
+
+
+@dataclass(frozen=True)
+class LegacyStreams:
+    """The two generators the reference seeds before each instance (`random` and `np.random`)."""
+
+    py: random.Random
+    np: np.random.RandomState
+
+
+def legacy_streams(seed: int) -> LegacyStreams:
+    """Generators in the state `random.seed(seed); np.random.seed(seed)` leaves the globals in."""
+    return LegacyStreams(random.Random(seed), np.random.RandomState(seed))
 
 
 class SeededTask(Task):

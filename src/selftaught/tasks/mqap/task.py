@@ -1,6 +1,7 @@
 """Modified quadratic assignment (MQAP): place n facilities on n locations.
 
-F (flows), D (distances) and P (preferences) are n x n matrices, uniform in [0, 1), n = 15.
+F (flows), D (distances) and P (preferences) are n x n matrices, uniform in [0, 1), n = 15,
+drawn as the reference does: `np.random.seed(base + i)`, then `rand(n, n)` three times.
 The candidate returns an assignment a, a permutation of range(n) (facility i goes to
 location a[i]). As in the reference, the objective is *maximized*:
 
@@ -20,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from selftaught.tasks.base import Instance
-from selftaught.tasks.seeded import SeededTask
+from selftaught.tasks.base import Instance, ReferenceRules, ReferenceVerdict
+from selftaught.tasks.seeded import SeededTask, legacy_streams
 
 N = 15
 PREFERENCE_WEIGHT = 0.5
+REFERENCE_EPS = 1e-2
 
 
 def objective(F: np.ndarray, D: np.ndarray, P: np.ndarray, assignment: np.ndarray) -> float:
@@ -57,10 +59,11 @@ class QuadraticAssignmentTask(SeededTask):
     time_limit_s = 0.5
     split_sizes = {"val": 10, "test": 10}
     description = "modified quadratic assignment, n = 15, maximize"
+    reference_rules = ReferenceRules(minimum=REFERENCE_EPS, load_failure=REFERENCE_EPS)
 
     def make_instance(self, seed: int) -> Instance:
-        rng = np.random.default_rng(seed)
-        F, D, P = (rng.random((N, N)) for _ in range(3))
+        stream = legacy_streams(seed).np
+        F, D, P = (stream.rand(N, N) for _ in range(3))
         return Instance(args=(F, D, P), answer=None)
 
     def check(self, instance: Instance, output: Any) -> float:
@@ -73,3 +76,15 @@ class QuadraticAssignmentTask(SeededTask):
             return 0.0
         value = (objective(F, D, P, assignment) + max(0.0, elapsed_s)) / len(F) ** 2
         return min(1.0, max(0.0, value))
+
+    def reference_check(self, instance: Instance, output: Any, elapsed_s: float) -> ReferenceVerdict:
+        """The reference takes any output whose *set* of values is range(n), and reads its first n."""
+        F, D, P = instance.args
+        n = len(F)
+        if set(output) != set(range(n)):  # unhashable values raise: that instance scores 0
+            return ReferenceVerdict(0.0)
+        value = sum(F[i, j] * D[output[i], output[j]] for i in range(n) for j in range(n))
+        value -= PREFERENCE_WEIGHT * sum(P[i, output[i]] for i in range(n))
+        value = (value + max(0.0, elapsed_s)) / n**2
+        strict = as_permutation(output, n) is not None
+        return ReferenceVerdict(float(value), lenient=not strict)

@@ -1,7 +1,7 @@
-"""String grid distance: find a string at a given distance from another.
+"""String grid distance: find a string at a given distance from another, with the reference's instances.
 
-t is a random string over {A, B} of length 1-30, and `dist` is the grid distance from t
-of another random string s of the same length. The candidate gets (t, dist) and must
+Target i: `random.seed(base + i)`, length = randint(1, 30), then t and s as that many
+`choice("AB")` draws each; `dist` is the grid distance of s from t. The candidate gets (t, dist) and must
 return a string s' over {A, B} of the same length. grid_dist(s, t) counts the positions
 where s and t differ, plus the adjacent changes (AB or BA) inside s and inside t. An
 exact answer scores 1; otherwise 0.5 - |grid_dist(s', t) - dist| / (6 len(t)), which
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from selftaught.tasks.base import Instance
-from selftaught.tasks.seeded import SeededTask
+from selftaught.tasks.seeded import SeededTask, legacy_streams
 
 MIN_LENGTH, MAX_LENGTH = 1, 30
 ALPHABET = "AB"
@@ -51,11 +49,10 @@ class GridDistanceTask(SeededTask):
     description = "find an A/B string at a given grid distance from another"
 
     def make_instance(self, seed: int) -> Instance:
-        rng = np.random.default_rng(seed)
-        length = int(rng.integers(MIN_LENGTH, MAX_LENGTH + 1))
-        letters = np.array(list(ALPHABET))
-        t = "".join(letters[rng.integers(0, 2, length)])
-        s = "".join(letters[rng.integers(0, 2, length)])
+        rnd = legacy_streams(seed).py
+        length = rnd.randint(MIN_LENGTH, MAX_LENGTH)
+        t = "".join(rnd.choice(ALPHABET) for _ in range(length))
+        s = "".join(rnd.choice(ALPHABET) for _ in range(length))
         return Instance(args=(t, grid_dist(s, t)), answer=s)
 
     def check(self, instance: Instance, output: Any) -> float:

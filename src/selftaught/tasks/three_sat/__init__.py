@@ -1,0 +1,1 @@
+"""The `three_sat` task: generator and checker (task.py), seed, shown utility and strong solution."""
