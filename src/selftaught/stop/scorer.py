@@ -75,7 +75,4 @@ class Scorer:
         return result
 
     def _score(self, task: Task, code: str, split: str) -> SolutionScore:
-        if self.scoring == "strict":
-            return score_solution(task, code, split, self.pool)
-        # the reference-faithful scoring is a keyword of score_solution (tasks/scoring.py)
-        return score_solution(task, code, split, self.pool, scoring=self.scoring)  # type: ignore[call-arg]
+        return score_solution(task, code, split, self.pool, scoring=self.scoring)
