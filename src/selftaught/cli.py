@@ -520,6 +520,7 @@ app.command("runs")(runs_cmd)
 app.command("show")(show_cmd)
 app.command("doctor")(doctor_cmd)
 app.command("models")(models_cmd)
+app.command("report")(__import__("selftaught.cli_report").cli_report.report_cmd)
 
 
 def main() -> None:

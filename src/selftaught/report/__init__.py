@@ -6,7 +6,7 @@ from pathlib import Path
 
 from selftaught.report.collect import RunNotFound, collect_report
 from selftaught.report.data import ReportData
-from selftaught.report.explain import explain_run
+from selftaught.report.explain import explain_run, summary_line
 
 
 def render_report(data: ReportData) -> str:
@@ -24,4 +24,12 @@ def write_report(store, run_id: str, path: str | Path) -> Path:
     return path
 
 
-__all__ = ["ReportData", "RunNotFound", "collect_report", "explain_run", "render_report", "write_report"]
+__all__ = [
+    "ReportData",
+    "RunNotFound",
+    "collect_report",
+    "explain_run",
+    "render_report",
+    "summary_line",
+    "write_report",
+]

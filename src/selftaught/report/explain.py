@@ -98,3 +98,25 @@ def explain_run(data: ReportData) -> list[str]:
 def _first_line(text: str) -> str:
     stripped = text.strip().splitlines()
     return stripped[-1][:200] if stripped else ""
+
+
+def summary_line(data: ReportData) -> str:
+    """One sentence for the end of a run or a report: how the meta-utility moved, and against what."""
+    its = data.iterations
+    if not its:
+        return f"run {data.run.id} ({data.run.status}): no iteration recorded"
+    improved = sum(it.status == "improved" for it in its)
+    failed = sum(it.status == "failed" for it in its)
+    first, last = its[0].meta_utility_val, its[-1].meta_utility_val
+    text = (
+        f"{len(its) - 1} self-improvement iterations ({improved} improved, {failed} failed); "
+        f"validation meta-utility {_num(first)} at the seed, {_num(last)} at the end"
+    )
+    references = [s["val"] for s in data.seed_scores.values() if "val" in s]
+    if references:
+        text += f"; the seed solution scores {_num(sum(references) / len(references))}"
+    return text
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
