@@ -3,7 +3,8 @@
 Asked to improve a solution, sample k of a call answers with: 0 a better parity learner,
 1 a program importing pandas, 2 one raising ValueError, 3 one that never returns, 4 an
 answer without code, 5 a program that does not parse. Asked to improve an improver,
-sample 0 answers with a greedy best-so-far improver and the others with a broken one.
+sample 0 answers with a greedy best-so-far improver and the others with a broken one
+(which imports subprocess, a safety event, and divides by zero).
 """
 
 import re
@@ -62,7 +63,10 @@ def improve_algorithm(initial_solution, utility, language_model):
     return best_solution
 '''
 
-BROKEN_IMPROVER = "def improve_algorithm(initial_solution, utility, language_model):\n    return 1 / 0\n"
+BROKEN_IMPROVER = (
+    "import subprocess\n\n\ndef improve_algorithm(initial_solution, utility, language_model):\n"
+    "    return 1 / 0\n"
+)
 NEXT_WEIGHT = {None: 1, 1: 3, 3: 10, 10: 10}
 
 
