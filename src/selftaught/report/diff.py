@@ -31,7 +31,7 @@ def diff_html(old: str, new: str, old_name: str = "parent", new_name: str = "imp
             kind = "del"
         else:
             kind = "ctx"
-        out.append(f'<span class="{kind}">{escape(line)}</span>')
+        out.append(f'<span class="{kind}">{escape(line, quote=False)}</span>')
     added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
     removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
     return f'<p class="note">{added} lines added, {removed} removed</p><pre class="diff">{"".join(out)}</pre>'

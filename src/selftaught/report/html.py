@@ -13,6 +13,7 @@ from html import escape
 from selftaught.report.data import ReportData
 
 MAX_TEXT_CHARS = 12_000  # longer answers are cut here; the store keeps the full text
+TEXT_BUDGET_CHARS = 3_000_000  # all linked texts together (improver sources excepted), for a page < 5 MB
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em auto;max-width:1200px;
@@ -36,11 +37,14 @@ class TextRefs:
     def __init__(self, texts: dict[str, str]) -> None:
         self.texts = texts
         self.used: dict[str, str] = {}  # hash -> label, in order of first use
+        self.whole: set[str] = set()  # never cut (improver sources)
 
-    def link(self, digest: str | None, label: str, title: str = "") -> str:
+    def link(self, digest: str | None, label: str, title: str = "", whole: bool = False) -> str:
         if not digest or digest not in self.texts:
             return ""
         self.used.setdefault(digest, title or label)
+        if whole:
+            self.whole.add(digest)
         return f'<a href="#t-{digest[:16]}">{escape(label)}</a>'
 
 
@@ -48,12 +52,27 @@ def anchor(digest: str) -> str:
     return f"t-{digest[:16]}"
 
 
+def text_cap(lengths: list[int], budget: int = TEXT_BUDGET_CHARS, cap: int = MAX_TEXT_CHARS) -> int:
+    """The largest per-text cap (at most `cap`) under which all texts together fit in `budget`."""
+    low, high = 200, cap
+    if sum(min(n, high) for n in lengths) <= budget:
+        return high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(min(n, middle) for n in lengths) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def text_block(text: str, limit: int | None = MAX_TEXT_CHARS) -> str:
     """Escaped `<pre>`; past `limit` characters the rest is left to the store, and said so."""
     if limit is not None and len(text) > limit:
         rest = len(text) - limit
-        return f'<pre>{escape(text[:limit])}</pre><p class="note">{rest} more characters in the store</p>'
-    return f"<pre>{escape(text)}</pre>"
+        note = f"{rest} more characters in the run store (sources and model_calls tables)"
+        return f'<pre>{escape(text[:limit], quote=False)}</pre><p class="note">{note}</p>'
+    return f"<pre>{escape(text, quote=False)}</pre>"
 
 
 def collapsed(summary: str, body: str, open_: bool = False, id_: str | None = None) -> str:

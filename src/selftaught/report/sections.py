@@ -14,7 +14,7 @@ from selftaught.report.data import Candidate, ImproverRunView, ReportData
 from selftaught.report.diff import diff_html
 from selftaught.report.explain import explain_run
 from selftaught.report.failures import classify
-from selftaught.report.html import TextRefs, anchor, collapsed, fmt, table, text_block
+from selftaught.report.html import TextRefs, anchor, collapsed, fmt, table, text_block, text_cap
 from selftaught.report.intervals import Interval
 from selftaught.report.plots import meta_utility_svg
 
@@ -73,7 +73,9 @@ def curve_section(data: ReportData, refs: TextRefs) -> str:
             _interval(it.val, it.meta_utility_val),
             _interval(it.test, it.meta_utility_test),
             _error(it.error_kind, it.error),
-            refs.link(it.improver_hash, it.improver_hash[:10], f"improver {it.improver_hash[:10]}"),
+            refs.link(
+                it.improver_hash, it.improver_hash[:10], f"improver {it.improver_hash[:10]}", whole=True
+            ),
             refs.link(
                 it.candidate_hash, it.candidate_hash[:10], f"proposed improver {it.candidate_hash[:10]}"
             )
@@ -254,12 +256,13 @@ def config_section(data: ReportData, refs: TextRefs) -> str:
 
 def texts_section(data: ReportData, refs: TextRefs) -> str:
     """Every source, prompt and answer linked above, once each (collapsed)."""
+    cap = text_cap([len(data.texts[d]) for d in refs.used if d not in refs.whole])
     blocks = [
         collapsed(
             f"{escape(label)} <code>{digest[:10]}</code> ({len(data.texts[digest])} characters)",
-            text_block(data.texts[digest]),
+            text_block(data.texts[digest], None if digest in refs.whole else cap),
             id_=anchor(digest),
-        )  # fmt: skip
+        )
         for digest, label in refs.used.items()
     ]
     return '<section id="texts"><h2>Sources and answers</h2>' + "".join(blocks) + "</section>"
