@@ -13,7 +13,8 @@ from html import escape
 from selftaught.report.data import ReportData
 
 MAX_TEXT_CHARS = 12_000  # longer answers are cut here; the store keeps the full text
-TEXT_BUDGET_CHARS = 3_000_000  # all linked texts together (improver sources excepted), for a page < 5 MB
+TEXT_BUDGET_CHARS = 3_200_000  # all linked texts together (improver sources excepted), for a page < 5 MB
+FRAME_CHARS = 200  # a text's <details> frame, summary and note
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em auto;max-width:1200px;
@@ -45,15 +46,19 @@ class TextRefs:
         self.used.setdefault(digest, title or label)
         if whole:
             self.whole.add(digest)
-        return f'<a href="#t-{digest[:16]}">{escape(label)}</a>'
+        return f'<a href="#{anchor(digest)}">{escape(label)}</a>'
 
 
 def anchor(digest: str) -> str:
-    return f"t-{digest[:16]}"
+    return f"t{digest[:12]}"
 
 
 def text_cap(lengths: list[int], budget: int = TEXT_BUDGET_CHARS, cap: int = MAX_TEXT_CHARS) -> int:
-    """The largest per-text cap (at most `cap`) under which all texts together fit in `budget`."""
+    """The largest per-text cap (at most `cap`) under which all texts together fit in `budget`.
+
+    Each text also costs its collapsed frame, counted as `FRAME_CHARS`; no cap goes below 200.
+    """
+    budget -= FRAME_CHARS * len(lengths)
     low, high = 200, cap
     if sum(min(n, high) for n in lengths) <= budget:
         return high

@@ -139,22 +139,28 @@ def lineage_section(data: ReportData, refs: TextRefs) -> str:
     return '<section id="lineage"><h2>Improver lineage</h2>' + "".join(parts) + "</section>"
 
 
+def _last_line(text: str | None, limit: int = 120) -> str:
+    lines = (text or "").strip().splitlines()
+    last = lines[-1].strip() if lines else ""
+    return last if len(last) <= limit else last[: limit - 1] + "…"
+
+
 def _candidate_row(index: int, c: Candidate, refs: TextRefs, run: ImproverRunView) -> tuple[str, ...]:
-    where = f"run #{run.id}"
+    """One short row per candidate (a run has thousands): the full answer is one link away."""
     if c.answer_hash is not None:
-        origin = refs.link(c.answer_hash, f"call {c.call_id}, sample {c.sample}", f"answer ({where})")
+        origin = refs.link(c.answer_hash, f"call {c.call_id} #{c.sample}", f"answer, improver run #{run.id}")
     else:
-        origin = refs.link(c.code_hash, "scored, not from an answer here", f"program ({where})")
+        origin = refs.link(c.code_hash, "not from an answer", f"program, improver run #{run.id}")
     errors = [s for s in c.scores.values() if s.error_kind]
-    detail = _error(errors[0].error_kind, errors[0].error) if errors else ""
-    failure = f'<span class="failed">{escape(c.failure)}</span> ' if c.failure else ""
+    failure = f"<span class=failed>{escape(c.failure)}</span>" if c.failure else ""
+    if errors:
+        failure += f" <code>{escape(_last_line(errors[0].error), quote=False)}</code>"
     return (
         str(index),
         origin,
-        f"<code>{c.code_hash[:10]}</code>" if c.code_hash else "–",
         fmt(c.scores["val"].score) if "val" in c.scores else "–",
         fmt(c.scores["test"].score) if "test" in c.scores else "–",
-        failure + detail,
+        failure,
         "yes" if c.returned else "",
     )
 
