@@ -15,6 +15,7 @@ import typer
 from selftaught import __version__
 from selftaught.cli.common import err, out
 from selftaught.cli.inspection import doctor_cmd, models_cmd, runs_cmd, show_cmd
+from selftaught.cli.report import report_cmd
 from selftaught.cli.run import evaluate_improver_cmd, resume, run
 from selftaught.cli.tasks import tasks_app
 from selftaught.errors import UserInputError
@@ -53,6 +54,7 @@ app.command("runs")(runs_cmd)
 app.command("show")(show_cmd)
 app.command("doctor")(doctor_cmd)
 app.command("models")(models_cmd)
+app.command("report")(report_cmd)
 
 
 def main() -> None:

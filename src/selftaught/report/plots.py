@@ -1,0 +1,77 @@
+"""Small inline SVG plots (matplotlib, Agg backend, text kept as text so the file stays small)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from selftaught.report.data import IterationView
+
+COLORS = {"val": "#1f77b4", "test": "#d62728"}
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(6.4, 3.2), dpi=72)
+
+
+def _svg(figure) -> str:
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "selftaught"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight")
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE: the SVG is inline in HTML
+    return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+
+
+def meta_utility_svg(iterations: list[IterationView], seed_scores: dict[str, dict[str, float]]) -> str:
+    """Meta-utility per iteration on val and test, with t-intervals and each task's u(s) as a line."""
+    figure = _figure()
+    axes = figure.add_subplot()
+    xs = [it.iteration for it in iterations]
+    for split in ("val", "test"):
+        values = [getattr(it, f"meta_utility_{split}") for it in iterations]
+        points = [(x, y) for x, y in zip(xs, values, strict=True) if y is not None]
+        if not points:
+            continue
+        axes.plot(
+            *zip(*points, strict=True), marker="o", color=COLORS[split], label=f"meta-utility ({split})"
+        )
+        bands = [(it.iteration, getattr(it, split)) for it in iterations if getattr(it, split) is not None]
+        bands = [(x, iv) for x, iv in bands if iv.n > 1]
+        if bands:
+            axes.fill_between(
+                [x for x, _ in bands],
+                [iv.low for _, iv in bands],
+                [iv.high for _, iv in bands],
+                color=COLORS[split],
+                alpha=0.15,
+                linewidth=0,
+                label=f"95% interval ({split})",
+            )
+    styles = ("--", ":", "-.")
+    for index, (task, splits) in enumerate(sorted(seed_scores.items())):
+        for split, value in sorted(splits.items()):
+            axes.axhline(
+                value,
+                color=COLORS.get(split, "gray"),
+                linestyle=styles[index % len(styles)],
+                linewidth=1,
+                label=f"u(s) {task} ({split})",
+            )
+    for it in iterations:
+        if it.status == "failed" and it.meta_utility_val is not None:
+            axes.plot([it.iteration], [it.meta_utility_val], marker="x", color="black", markersize=9)
+    axes.set_xlabel("iteration")
+    axes.set_ylabel("meta-utility")
+    axes.set_xticks(xs)
+    axes.set_ylim(-0.02, 1.02)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _svg(figure)
