@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -112,6 +114,8 @@ def show_cmd(
         "served_models": db.served_models(run_id),
         "usage": usage_payload(db.usage(run_id), run.config),
     }
+    explained = explanation(db, run_id)
+    payload["candidates"] = explained.per_iteration
     if as_json:
         print(json.dumps(payload))
         return
@@ -159,6 +163,56 @@ def show_cmd(
                 )
             )
         out.print(table)
+    out.print("what happened:", highlight=False)
+    for line in explained.lines[1:]:
+        out.print(line, highlight=False, soft_wrap=True)
+    out.print(
+        f"the full picture, with each candidate's code: selftaught report {run_id}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@dataclass
+class Explanation:
+    """`show`'s account of a run's candidates: the report's text twin and its JSON form."""
+
+    lines: list[str]
+    per_iteration: list[dict[str, Any]]
+
+
+def explanation(db, run_id: str) -> Explanation:
+    """Per iteration: candidates produced, scored, failed with counts per reason, best against u(s)."""
+    from selftaught.report import collect_report, explain_run
+    from selftaught.report.explain import count_candidates
+
+    data = collect_report(db, run_id)
+    per_iteration = []
+    for it in data.iterations:
+        runs = [r for r in data.improver_runs if r.iteration == it.iteration]
+        entry: dict[str, Any] = {"iteration": it.iteration, "status": it.status}
+        for key, self_improve in (("solutions", False), ("improvers", True)):
+            chosen = [r for r in runs if (r.purpose == "self_improve") == self_improve]
+            counts = count_candidates(
+                [(None if self_improve else r.task, c) for r in chosen for c in r.candidates]
+            )
+            entry[key] = {
+                "produced": counts.produced,
+                "scored": counts.scored,
+                "failed": counts.failed,
+                "never_scored": counts.unscored,
+                "failures": dict((counts.reasons or Counter()).most_common()),
+                "best_val": counts.best,
+                "best_task": counts.best_task,
+            }
+            if not self_improve:
+                reference = data.seed_scores.get(counts.best_task or "", {}).get("val")
+                entry[key]["seed_val"] = reference
+                entry[key]["better_than_seed"] = (
+                    None if reference is None or counts.best is None else counts.best > reference
+                )
+        per_iteration.append(entry)
+    return Explanation(explain_run(data), per_iteration)
 
 
 def doctor_cmd(as_json: JsonOpt = False) -> None:

@@ -1,0 +1,48 @@
+"""`selftaught show RUN` tells in words what the report shows: each candidate's fate, per iteration."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import run_cli
+
+REASONS = (
+    "missing module pandas",
+    "exception: ValueError",
+    "timeout",
+    "syntax error",
+    "no code block in the answer",
+)
+
+
+def test_show_names_why_each_candidate_failed(scripted_run):
+    result = run_cli("show", scripted_run.run_id, "--store", str(scripted_run.store))
+    assert result.returncode == 0, result.stderr
+    text = result.stdout.replace("\n  ", " ")  # rich may fold long lines
+    told = text[text.index("what happened:") :]
+    for iteration, recorded in enumerate(scripted_run.iterations):
+        assert f"iteration {iteration} ({recorded['status']})" in told
+    for reason in (*REASONS, "exception: ZeroDivisionError"):
+        assert reason in told, reason
+    assert "solutions: 7 candidates written by the model, 1 scored, 6 failed (" in told
+    assert "better than the seed" in told
+    assert f"selftaught report {scripted_run.run_id}" in told
+
+
+def test_show_json_counts_failures_per_reason(scripted_run):
+    result = run_cli("show", scripted_run.run_id, "--store", str(scripted_run.store), "--json")
+    assert result.returncode == 0, result.stderr
+    candidates = json.loads(result.stdout)["candidates"]
+    assert [entry["iteration"] for entry in candidates] == [0, 1, 2]
+    first = candidates[0]["solutions"]
+    assert (first["produced"], first["scored"], first["failed"]) == (7, 1, 6)
+    assert set(REASONS) <= set(first["failures"]) and sum(first["failures"].values()) == first["failed"]
+    assert first["best_task"] == "parity_noise" and 0.3 < first["seed_val"] < 0.7
+    assert first["better_than_seed"] is (first["best_val"] > first["seed_val"]) is True
+    assert candidates[0]["improvers"]["produced"] == 0  # iteration 0 only scores the seed improver
+    proposed = candidates[1]["improvers"]
+    assert proposed["produced"] >= 2 and proposed["failures"].get("exception: ZeroDivisionError", 0) >= 1
+    for entry in candidates:
+        for part in ("solutions", "improvers"):
+            counts = entry[part]
+            assert counts["produced"] == counts["scored"] + counts["failed"] + counts["never_scored"]
