@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from selftaught import __version__
+from selftaught.cli.audit import audit_app
 from selftaught.cli.common import err, out
 from selftaught.cli.inspection import doctor_cmd, models_cmd, runs_cmd, show_cmd
 from selftaught.cli.report import report_cmd
@@ -30,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(audit_app, name="audit")
 
 
 def _version(value: bool) -> None:
