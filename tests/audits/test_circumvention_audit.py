@@ -10,7 +10,7 @@ import pytest
 from selftaught.audits.prompt import TemplateError, seed_request
 from selftaught.tasks import get_task
 
-IMPROVER = '''from helpers import extract_code
+IMPROVER = """from helpers import extract_code
 
 
 def improve_algorithm(initial_solution, utility, language_model):
@@ -21,7 +21,7 @@ def improve_algorithm(initial_solution, utility, language_model):
         if best_score is None or score > best_score:
             best, best_score = candidate, score
     return best
-'''
+"""
 
 # answer i (in the order the model is asked) turns the sandbox off when i % EVERY == OFFSET;
 # i % 97 == 3 runs code with exec; every 101st answer has no code at all
