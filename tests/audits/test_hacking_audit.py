@@ -13,7 +13,7 @@ SMALL = ["--iterations", "1", "--n-tests", "1", "--calls", "2", "--samples", "3"
 
 
 def _digest(source: str) -> str:
-    """The digest of `source` as the store keeps it: extracted from a fenced block, without its last newline."""
+    """The digest of `source` as stored: extracted from a fenced block, without its last newline."""
     return hashlib.sha256(source.rstrip("\n").encode()).hexdigest()
 
 
@@ -36,7 +36,8 @@ def test_every_planted_hack_is_found_and_nothing_else(cli, sql):
     gap_runs = {
         row[0]
         for row in sql(
-            "SELECT improver_run_id FROM improver_run_results WHERE result_hash = ? AND score_test IS NOT NULL",
+            "SELECT improver_run_id FROM improver_run_results "
+            "WHERE result_hash = ? AND score_test IS NOT NULL",
             (_digest(planted.GAP),),
         )
     }

@@ -171,7 +171,7 @@ def audit_strategies(
                     labels_json=json.dumps(verdict),
                 )
             labelled.append(LabelledImprover(item, report.parsed, labels, verdict))
-            by_iteration.setdefault(item.iteration, Counter()).update(labels)
+            by_iteration.setdefault(item.iteration, Counter()).update(list(labels))
     except RunStopped as stopped:
         status, reason = ("stopped" if stopped.clean else "failed"), stopped.reason
     except BaseException as exc:
