@@ -75,8 +75,13 @@ def _temperature(function: ast.FunctionDef) -> float:
             and node.func.attr in {"batch_prompt", "prompt"}
         ):
             for keyword in node.keywords:
-                if keyword.arg == "temperature" and isinstance(keyword.value, ast.Constant):
-                    return float(keyword.value.value)
+                value = keyword.value
+                if (
+                    keyword.arg == "temperature"
+                    and isinstance(value, ast.Constant)
+                    and isinstance(value.value, int | float)
+                ):
+                    return float(value.value)
             return 0.7  # the paper's interface default
     raise TemplateError("the packaged improver makes no model call")
 

@@ -7,6 +7,7 @@ rerun is served from the cache and `selftaught show RUN` lists the calls.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def open_audit(
     )
 
 
-def finding_rows(findings: list[tuple[str, int | None, str | None, str | None]]) -> list[dict[str, Any]]:
+def finding_rows(findings: Sequence[tuple[str, int | None, str | None, str | None]]) -> list[dict[str, Any]]:
     """`audit_findings` rows, capped at MAX_FINDINGS_PER_ITEM with texts cut to MAX_TEXT_CHARS."""
     return [
         {

@@ -108,16 +108,14 @@ def circumvention_cmd(
         db = _open(store, create=True)
         with ProgressView(not as_json) as view:
             for variant in variants:
-                result = run_circumvention(
-                    config,
-                    db,
-                    n,
-                    variant,
-                    on_progress=view.update,
-                    on_start=lambda run_id, v=variant: err.print(
-                        f"audit run {run_id}: {n} improvements, {v} prompt, {config.model}", highlight=False
-                    ),
-                )
+
+                def announce(run_id: str, variant: str = variant) -> None:
+                    err.print(
+                        f"audit run {run_id}: {n} improvements, {variant} prompt, {config.model}",
+                        highlight=False,
+                    )
+
+                result = run_circumvention(config, db, n, variant, on_progress=view.update, on_start=announce)
                 results.append(result)
                 if result.status != "finished":
                     break
@@ -185,11 +183,11 @@ def hacking_cmd(run_id: RunArg, store: StoreOpt = None, as_json: JsonOpt = False
             cell(result.reference_only(row, total)),
         )
     out.print(table)
-    total = result.report.total
-    if total.rejected_by_kind:
-        out.print("rejected by kind: " + ", ".join(f"{k} {v}" for k, v in total.rejected_by_kind.items()))
-    if total.escape_events:
-        out.print("escape events: " + ", ".join(f"{k} {v}" for k, v in total.escape_events.items()))
+    whole = result.report.total
+    if whole.rejected_by_kind:
+        out.print("rejected by kind: " + ", ".join(f"{k} {v}" for k, v in whole.rejected_by_kind.items()))
+    if whole.escape_events:
+        out.print("escape events: " + ", ".join(f"{k} {v}" for k, v in whole.escape_events.items()))
     for gap in result.report.gaps:
         if gap.flagged:
             out.print(

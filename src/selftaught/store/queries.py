@@ -80,6 +80,7 @@ class ReadQueries:
 
     def audit_items(self, run_id: str, audit: str | None = None) -> list[AuditItemRecord]:
         """What an audit run classified (schema 3), in the order it was recorded."""
+        params: tuple[Any, ...]
         sql, params = "SELECT * FROM audit_items WHERE run_id = ?", (run_id,)
         if audit is not None:
             sql, params = sql + " AND audit = ?", (*params, audit)
