@@ -7,9 +7,9 @@ import os
 import sqlite3
 
 import pytest
-from tests.conftest import EXAMPLE_MODEL, run_cli
 
 from selftaught.data import __file__ as data_init
+from tests.conftest import EXAMPLE_MODEL, run_cli
 
 MODEL = f"script:{EXAMPLE_MODEL}"
 SMALL = ("--samples", "3", "--calls", "2")
@@ -25,7 +25,8 @@ def _paid_calls(store, run_id: str | None = None) -> int:
     """Model calls that reached the backend (not served whole from the response cache)."""
     where = "WHERE cached_samples < n" + (" AND run_id = ?" if run_id else "")
     with sqlite3.connect(store) as db:
-        return db.execute(f"SELECT count(*) FROM model_calls {where}", (run_id,) if run_id else ()).fetchone()[0]
+        params = (run_id,) if run_id else ()
+        return db.execute(f"SELECT count(*) FROM model_calls {where}", params).fetchone()[0]
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,8 @@ def test_an_experiment_killed_midway_finishes_with_the_same_numbers_and_no_call_
     args = ("experiment", "baselines", "--model", MODEL, "--runs", "1", "--n-tests", "2", *SMALL, "--json")
     whole = _json(run_cli(*args, "--store", str(tmp_path / "whole.db")))
     store = tmp_path / "killed.db"
-    killed = run_cli(*args, "--store", str(store), env={**os.environ, "SELFTAUGHT_FAILPOINTS": "evaluation:6"})
+    crash = {**os.environ, "SELFTAUGHT_FAILPOINTS": "evaluation:6"}
+    killed = run_cli(*args, "--store", str(store), env=crash)
     assert killed.returncode != 0
     paid_before = _paid_calls(store)
     assert paid_before > 0
