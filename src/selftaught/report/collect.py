@@ -121,7 +121,8 @@ def _improver_run(db, r, calls, evals, scores, children, texts: _Texts) -> Impro
     for call in calls:
         for sample, answer in enumerate(_answers(call)):
             answer_hash = texts.add(answer)
-            code = extract_code(answer) if answer else None
+            extracted = extract_code(answer) if answer else None
+            code = extracted if isinstance(extracted, str) else None
             if code is None:
                 failure = NO_CODE if answer else "the model returned nothing"
                 view.candidates.append(Candidate(None, answer_hash, call.id, sample, failure=failure))

@@ -214,7 +214,7 @@ def improver_runs_section(data: ReportData, refs: TextRefs) -> str:
 
 
 def usage_section(data: ReportData, refs: TextRefs) -> str:
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             "outside" if u.iteration is None else str(u.iteration),
             str(u.requests), str(u.cached_calls), str(u.prompt_tokens), str(u.completion_tokens),
