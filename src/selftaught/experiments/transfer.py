@@ -8,6 +8,7 @@ difference I_T - I_0, paired by (task, repeat).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,15 +83,18 @@ def improver_from_run(store: Store, spec: str) -> tuple[str, str]:
 def run_transfer(exp: ExperimentRun, seed_improver: str, improver: str, label: str) -> TransferResult:
     """Evaluate I_0 and I_T on every task of the experiment and build the table."""
     ctx = exp.ctx
-    ctx.progress("u(s): scoring each task's seed solution on the test split")
-    u_seed = {
-        task.name: ctx.score(task, task.seed_solution(), "test", Scope(stream="exp/u_seed")).score
-        for task in ctx.tasks
-    }
-    ctx.progress("I_0: the seed improver on each task")
-    i0 = evaluate_arm(exp, "i0", seed_improver)
-    ctx.progress("I_T: the given improver on each task")
-    it = evaluate_arm(exp, "it", improver)
+    ctx.progress("transfer: u(s), I_0 and I_T on each task")
+
+    def seed_scores() -> dict[str, float]:
+        scope = Scope(stream="exp/u_seed")
+        return {task.name: ctx.score(task, task.seed_solution(), "test", scope).score for task in ctx.tasks}
+
+    # the three are independent: run them at once, so model latency overlaps with scoring
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="transfer") as executor:
+        seeded = executor.submit(seed_scores)
+        first = executor.submit(evaluate_arm, exp, "i0", seed_improver)
+        given = executor.submit(evaluate_arm, exp, "it", improver)
+        u_seed, i0, it = seeded.result(), first.result(), given.result()
     rows = []
     for task in ctx.tasks:
         a = {r.pair_key: r.scores["test"] for r in it if r.task == task.name}
