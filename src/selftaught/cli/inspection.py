@@ -111,6 +111,7 @@ def show_cmd(
         "recorded": db.counts(run_id),
         "served_models": db.served_models(run_id),
         "usage": usage_payload(db.usage(run_id), run.config),
+        "explained": _explained(db, run_id),
     }
     if as_json:
         print(json.dumps(payload))
@@ -159,6 +160,15 @@ def show_cmd(
                 )
             )
         out.print(table)
+    for line in payload["explained"][1:]:  # the first line repeats the run's status
+        out.print(line, highlight=False, soft_wrap=True)
+
+
+def _explained(db: Any, run_id: str) -> list[str]:
+    """What the report shows, in words: per iteration, candidates produced, scored and why they failed."""
+    from selftaught.report import collect_report, explain_run
+
+    return explain_run(collect_report(db, run_id))
 
 
 def doctor_cmd(as_json: JsonOpt = False) -> None:
