@@ -156,5 +156,6 @@ def test_show_names_why_each_candidate_failed(scripted_run):
     for reason in ("missing module pandas", "timeout", "syntax error", "no code block in the answer"):
         assert reason in text, reason
     assert "candidates written by the model" in text and "better than the seed" in text
-    data = json.loads(run_cli("show", scripted_run.run_id, "--store", str(scripted_run.store), "--json").stdout)
+    shown = run_cli("show", scripted_run.run_id, "--store", str(scripted_run.store), "--json")
+    data = json.loads(shown.stdout)
     assert any("missing module pandas" in line for line in data["explained"])
