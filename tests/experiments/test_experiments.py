@@ -145,3 +145,17 @@ def test_an_experiment_killed_midway_finishes_with_the_same_numbers_and_no_call_
     finished = _json(run_cli(*args, "--store", str(store)))
     assert finished["rows"] == whole["rows"]
     assert _paid_calls(store) == _paid_calls(tmp_path / "whole.db")
+
+
+def test_the_report_of_an_experiment_shows_its_arms_from_the_store(stop_run, tmp_path):
+    store, run_id = stop_run
+    data = _json(transfer(store, run_id))
+    page = tmp_path / "experiment.html"
+    result = run_cli("report", data["id"], "-o", str(page), "--store", str(store))
+    assert result.returncode == 0, result.stderr
+    html = page.read_text()
+    assert "Experiment arms" in html
+    (row,) = data["rows"]
+    for arm in ("i0", "it"):
+        assert f"<td>{arm}</td>" in html
+    assert f"{row['it']['mean']:.3f}" in html and f"{row['i0']['mean']:.3f}" in html

@@ -15,6 +15,7 @@ from typing import Any
 from selftaught.helpers import extract_code
 from selftaught.models.limits import Prices
 from selftaught.report.data import (
+    ArmView,
     Candidate,
     EventView,
     ImproverRunView,
@@ -101,7 +102,27 @@ def collect_report(store: Store, run_id: str) -> ReportData:
         seed_source=seed_note,
         texts=dict(texts),
         tasks=tasks,
+        arms=_arms(raw_runs),
     )
+
+
+def _arms(raw_runs: list[Any]) -> list[ArmView]:
+    """Experiments: each arm's recorded test scores per task (run r of an arm pooled with the others)."""
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in raw_runs:
+        if r.purpose.startswith("arm:") and r.task and r.status is not None:
+            arm = r.purpose[len("arm:") :].split("/run")[0]
+            groups[(arm, r.task)].append(r)
+    return [
+        ArmView(
+            arm,
+            task,
+            mean_interval([float(r.score_test or 0.0) for r in group]),
+            len(group),
+            sum(1 for r in group if r.status != "ok"),
+        )
+        for (arm, task), group in groups.items()
+    ]
 
 
 def _answers(call: Any) -> list[str]:
