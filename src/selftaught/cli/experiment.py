@@ -175,11 +175,7 @@ def baselines_cmd(
     """The seed improver against chain-of-thought, greedy iterative and best-of-N, over --runs runs."""
     from selftaught.experiments import experiment_baselines
 
-    def work(hooks):
-        db = _store(store)
-        return experiment_baselines(_load(config_file, settings, iterations=0), runs, store=db, hooks=hooks)
-
-    print_result(_execute(as_json, work), as_json)
+    _compare(experiment_baselines, runs, store, as_json, config_file, settings)
 
 
 @experiment_app.command("prompts")
@@ -195,9 +191,15 @@ def prompts_cmd(
     """The seed improver under prompt variants (its own wording, a terse one, one with a sandbox warning)."""
     from selftaught.experiments import experiment_prompts
 
+    _compare(experiment_prompts, runs, store, as_json, config_file, settings)
+
+
+def _compare(experiment, runs: int, store: Path | None, as_json: bool, config_file: Path | None, settings):
+    """`baselines` and `prompts`: arms of shipped improvers side by side over `runs` runs."""
+
     def work(hooks):
-        db = _store(store)
-        return experiment_prompts(_load(config_file, settings, iterations=0), runs, store=db, hooks=hooks)
+        config = _load(config_file, settings, iterations=0)
+        return experiment(config, runs, store=_store(store), hooks=hooks)
 
     print_result(_execute(as_json, work), as_json)
 
