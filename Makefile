@@ -38,6 +38,8 @@ test: lint
 demo: $(LOCAL_STAMP)
 	$(BIN)/selftaught run --model local --tasks parity_noise --iterations 1 --n-tests 1 --samples 2 \
 		--calls 1 --max-tokens 1000 --store demo.db
+	$(BIN)/selftaught report --store demo.db -o demo-report.html \
+		"$$($(BIN)/python -c 'import selftaught; print(max(selftaught.open_store("demo.db").runs(), key=lambda r: r.created).id)')"
 
 clean:
-	rm -rf demo.db* $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf demo.db* demo-report.html $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 
@@ -146,3 +147,15 @@ def test_the_page_opens_in_headless_chromium_without_errors_or_requests(scripted
     assert seen.facts["added"] > 0
     assert seen.facts["bold"] == 0 and seen.facts["hostileText"]
     assert screenshot.stat().st_size > 5_000
+
+
+def test_show_names_why_each_candidate_failed(scripted_run):
+    result = run_cli("show", scripted_run.run_id, "--store", str(scripted_run.store))
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    for reason in ("missing module pandas", "timeout", "syntax error", "no code block in the answer"):
+        assert reason in text, reason
+    assert "candidates written by the model" in text and "better than the seed" in text
+    shown = run_cli("show", scripted_run.run_id, "--store", str(scripted_run.store), "--json")
+    data = json.loads(shown.stdout)
+    assert any("missing module pandas" in line for line in data["explained"])

@@ -17,8 +17,8 @@ syntax tree is searched; text in strings (prompts quoting code) is never code. K
 - `network_or_process`: network or process modules imported, `os.system`-like calls;
 - `unparseable`: the source does not parse (nothing else is reported for it).
 
-This supersedes `selftaught.tasks.sandbox_audit.detect_circumvention`, which covers the
-first and third kinds only and falls back to regexes on unparseable text.
+This replaced `selftaught.tasks.sandbox_audit.detect_circumvention` (removed), which covered the
+first and third kinds only and fell back to regexes on unparseable text.
 """
 
 from __future__ import annotations

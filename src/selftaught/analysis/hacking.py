@@ -162,7 +162,7 @@ def rejected_answers(
         kind = record.error_kind
         if kind and (kind in kinds if kinds is not None else kind not in OPERATIONAL_KINDS):
             rejected.append(record)
-    counts = Counter(record.error_kind for record in rejected)
+    counts = Counter(str(record.error_kind) for record in rejected)
     return Rejections(total, dict(sorted(counts.items())), tuple(rejected))
 
 

@@ -116,7 +116,7 @@ class _Tree:
         return next(a for a in self.ancestors(node) if isinstance(a, _SCOPES))
 
     def label(self, strategy: Strategy, nodes: Iterable[ast.AST]) -> StrategyLabel | None:
-        numbers = sorted({n.lineno for n in nodes if getattr(n, "lineno", 0) > 0})
+        numbers = sorted({int(getattr(n, "lineno", 0)) for n in nodes if getattr(n, "lineno", 0) > 0})
         if not numbers:
             return None
         return StrategyLabel(strategy, tuple(numbers), tuple(self.lines[i - 1].strip() for i in numbers))
@@ -200,7 +200,7 @@ def _genetic(t: _Tree) -> tuple[list[ast.AST], list[ast.AST]]:
     if not core:
         return [], []
     character = _character_mutation(t)
-    model = []
+    model: list[ast.AST] = []
     for call in t.model_calls:
         scopes = [a for a in t.ancestors(call) if isinstance(a, ast.FunctionDef | ast.AsyncFunctionDef)]
         if any(_words(s.name) & _MUTATION_SCOPE_WORDS for s in scopes) or (t.in_loop(call) and not character):
@@ -236,7 +236,7 @@ def _decomposition(t: _Tree) -> list[ast.AST]:
             if isinstance(marker, ast.Constant) and str(marker.value).strip().startswith("def"):
                 splits.append(node)
     looped = [c for c in t.model_calls if t.in_loop(c)]
-    return splits + looped if splits and looped else []
+    return [*splits, *looped] if splits and looped else []
 
 
 def _bandit(t: _Tree) -> list[ast.AST]:
@@ -260,13 +260,15 @@ def _bandit(t: _Tree) -> list[ast.AST]:
 
 
 def _varying_temperature(t: _Tree) -> list[ast.AST]:
-    assigned: dict[str, list[ast.AST]] = {}
+    assigned: dict[str, list[ast.expr]] = {}
     for node in ast.walk(t.tree):
-        targets = node.targets if isinstance(node, ast.Assign) else []
-        for target in targets:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
             if isinstance(target, ast.Name):
                 assigned.setdefault(target.id, []).append(node.value)
-    constants, varying = set(), []
+    constants: set[object] = set()
+    varying: list[ast.AST] = []
     for call in t.model_calls:
         for keyword in call.keywords:
             if keyword.arg != "temperature":
@@ -289,12 +291,12 @@ def _varying_temperature(t: _Tree) -> list[ast.AST]:
 def _self_refinement(t: _Tree) -> list[ast.AST]:
     """Scores (utility results) that reach a prompt's message, as numbers or as text."""
     scores = ScoreFlow(t.tree, t.utility_calls)
-    fed = []
+    fed: list[ast.AST] = []
     for call in t.model_calls:
         parts = list(call.args) + [k.value for k in call.keywords if k.arg not in _NOT_MESSAGE_KEYWORDS]
         if any(scores.mentioned(part) for part in parts):
             fed.append(call)
-    return t.utility_calls + fed if fed else []
+    return [*t.utility_calls, *fed] if fed else []
 
 
 def classify_strategies(source: str) -> StrategyReport:

@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 
 from selftaught import __version__
+from selftaught.cli.audit import audit_app
 from selftaught.cli.common import err, out
+from selftaught.cli.experiment import experiment_app
 from selftaught.cli.inspection import doctor_cmd, models_cmd, runs_cmd, show_cmd
 from selftaught.cli.report import report_cmd
 from selftaught.cli.run import evaluate_improver_cmd, resume, run
@@ -30,6 +32,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(experiment_app, name="experiment")
+app.add_typer(audit_app, name="audit")
 
 
 def _version(value: bool) -> None:

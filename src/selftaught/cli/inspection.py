@@ -115,7 +115,8 @@ def show_cmd(
         "usage": usage_payload(db.usage(run_id), run.config),
     }
     explained = explanation(db, run_id)
-    payload["candidates"] = explained.per_iteration
+    payload["explained"] = explained.lines  # the text below, line by line
+    payload["candidates"] = explained.per_iteration  # the same counts, as data
     if as_json:
         print(json.dumps(payload))
         return

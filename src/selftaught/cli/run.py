@@ -94,6 +94,9 @@ def _report_run(result: RunResult, as_json: bool) -> None:
 
 @with_settings()
 def run(
+    runs: Annotated[
+        int, typer.Option("--runs", min=1, help="independent STOP runs (seeds seed..seed+R-1), summarized")
+    ] = 1,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
     config_file: ConfigFileOpt = None,
@@ -103,6 +106,11 @@ def run(
     """Run STOP: the seed improver improves itself T times; each iteration's meta-utility is recorded."""
     from selftaught.api import start_run
 
+    if runs > 1:
+        from selftaught.cli.experiment import run_many
+
+        run_many(runs, store, as_json, config_file, settings)
+        return
     try:
         config = _config(config_file, settings)
         with ProgressView(not as_json) as view:
@@ -150,6 +158,12 @@ def resume(
 
     try:
         db = open_store(resolve_store_path(store))
+        recorded = db.run(run_id)
+        if recorded is not None and recorded.kind == "experiment":
+            from selftaught.cli.experiment import resume_experiment_cmd
+
+            resume_experiment_cmd(run_id, store, as_json)
+            return
         with ProgressView(not as_json) as view:
             result = resume_run(
                 db,

@@ -71,8 +71,8 @@ def tasks_list(
         table.add_column(column, justify="right" if column.startswith(("seed", "val", "test")) else "left")
     for item in items:
         table.add_row(
-            item["name"],
-            item["description"],
+            str(item["name"]),
+            str(item["description"]),
             f"{item['time_limit_s'] * 1000:.0f} ms",
             str(item["instances_val"]),
             str(item["instances_test"]),

@@ -117,14 +117,14 @@ class LanguageModel:
     def _check_count(self, n: object) -> int:
         if isinstance(n, bool) or not hasattr(n, "__index__"):
             raise InvalidModelArguments(f"n_responses must be an integer, not {type(n).__name__}")
-        n = n.__index__()
-        if n < 1:
+        count: int = n.__index__()  # type: ignore[attr-defined]  # checked with hasattr just above
+        if count < 1:
             raise InvalidModelArguments("at least one response must be requested")
-        if n > self.max_responses_per_call:
+        if count > self.max_responses_per_call:
             raise InvalidModelArguments(
-                f"{n} responses requested; at most {self.max_responses_per_call} per call"
+                f"{count} responses requested; at most {self.max_responses_per_call} per call"
             )
-        return n
+        return count
 
     def _ask(self, method: str, system: str, message: str, n: int, temperature: float) -> list[str]:
         """n samples for one request position: cached samples first, the backend for the rest."""

@@ -15,6 +15,7 @@ from typing import Any
 from selftaught.helpers import extract_code
 from selftaught.models.limits import Prices
 from selftaught.report.data import (
+    ArmView,
     Candidate,
     EventView,
     ImproverRunView,
@@ -101,7 +102,27 @@ def collect_report(store: Store, run_id: str) -> ReportData:
         seed_source=seed_note,
         texts=dict(texts),
         tasks=tasks,
+        arms=_arms(raw_runs),
     )
+
+
+def _arms(raw_runs: list[Any]) -> list[ArmView]:
+    """Experiments: each arm's recorded test scores per task (run r of an arm pooled with the others)."""
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in raw_runs:
+        if r.purpose.startswith("arm:") and r.task and r.status is not None:
+            arm = r.purpose[len("arm:") :].split("/run")[0]
+            groups[(arm, r.task)].append(r)
+    return [
+        ArmView(
+            arm,
+            task,
+            mean_interval([float(r.score_test or 0.0) for r in group]),
+            len(group),
+            sum(1 for r in group if r.status != "ok"),
+        )
+        for (arm, task), group in groups.items()
+    ]
 
 
 def _answers(call: Any) -> list[str]:
@@ -121,7 +142,8 @@ def _improver_run(db, r, calls, evals, scores, children, texts: _Texts) -> Impro
     for call in calls:
         for sample, answer in enumerate(_answers(call)):
             answer_hash = texts.add(answer)
-            code = extract_code(answer) if answer else None
+            extracted = extract_code(answer) if answer else None
+            code = extracted if isinstance(extracted, str) else None
             if code is None:
                 failure = NO_CODE if answer else "the model returned nothing"
                 view.candidates.append(Candidate(None, answer_hash, call.id, sample, failure=failure))

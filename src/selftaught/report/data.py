@@ -128,6 +128,17 @@ class EventView:
 
 
 @dataclass
+class ArmView:
+    """An experiment arm on one task: its improver runs' test scores, as recorded."""
+
+    arm: str
+    task: str
+    test: Interval | None
+    repeats: int
+    failed: int
+
+
+@dataclass
 class ReportData:
     run: RunInfo
     iterations: list[IterationView]
@@ -139,3 +150,4 @@ class ReportData:
     seed_source: str  # where the seed scores come from, in words
     texts: dict[str, str]  # every source and answer shown, by hash, each once
     tasks: list[str] = field(default_factory=list)
+    arms: list[ArmView] = field(default_factory=list)  # experiments: per arm and task

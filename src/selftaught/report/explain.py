@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from selftaught.report.data import Candidate, ReportData
 
@@ -16,7 +16,7 @@ class CandidateCounts:
     scored: int = 0
     failed: int = 0
     unscored: int = 0
-    reasons: Counter | None = None
+    reasons: Counter[str] = field(default_factory=Counter)
     best: float | None = None
     best_task: str | None = None
 
@@ -38,7 +38,7 @@ def count_candidates(pairs: list[tuple[str | None, Candidate]]) -> CandidateCoun
         counts.produced += 1
         if is_failed(c):
             counts.failed += 1
-            counts.reasons[c.failure] += 1
+            counts.reasons[c.failure or "unknown"] += 1
         elif c.scores:
             counts.scored += 1
             score = c.scores["val"].score if "val" in c.scores else c.best_score

@@ -214,7 +214,7 @@ def improver_runs_section(data: ReportData, refs: TextRefs) -> str:
 
 
 def usage_section(data: ReportData, refs: TextRefs) -> str:
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             "outside" if u.iteration is None else str(u.iteration),
             str(u.requests), str(u.cached_calls), str(u.prompt_tokens), str(u.completion_tokens),
@@ -255,6 +255,28 @@ def events_section(data: ReportData, refs: TextRefs) -> str:
     return '<section id="events"><h2>Safety events</h2>' + table(headers, rows) + "</section>"
 
 
+def experiment_section(data: ReportData, refs: TextRefs) -> str:
+    """Experiments: every arm's test meta-utility per task, from the improver runs it recorded."""
+    if not data.arms:
+        return ""
+    rows = [
+        (
+            escape(a.arm),
+            escape(a.task),
+            _interval(a.test, a.test.mean if a.test else None),
+            str(a.repeats),
+            str(a.failed),
+        )
+        for a in data.arms
+    ]
+    headers = ["arm", "task", "test meta-utility [95% t]", "improver runs", "failed"]
+    note = (
+        "<p>Recomputed from the recorded improver runs (the run's repeats pooled; "
+        "<code>selftaught resume ID</code> prints the experiment's own table).</p>"
+    )
+    return '<section id="experiment"><h2>Experiment arms</h2>' + note + table(headers, rows) + "</section>"
+
+
 def config_section(data: ReportData, refs: TextRefs) -> str:
     rows = [(escape(k), f"<code>{escape(json.dumps(v))}</code>") for k, v in sorted(data.run.config.items())]
     return '<section id="config"><h2>Configuration</h2>' + table(["setting", "value"], rows) + "</section>"
@@ -281,6 +303,7 @@ SECTIONS = (
     improver_runs_section,
     usage_section,
     events_section,
+    experiment_section,
     config_section,
     texts_section,
 )

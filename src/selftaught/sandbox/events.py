@@ -16,6 +16,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 KINDS = frozenset(
@@ -86,7 +87,7 @@ class Reporter:
 
     def where(self) -> dict[str, Any]:
         """The innermost line of improver code on the stack."""
-        frame = sys._getframe(1)
+        frame: FrameType | None = sys._getframe(1)
         while frame is not None:
             if frame.f_code.co_filename == self._filename:
                 number = frame.f_lineno
@@ -104,7 +105,7 @@ class Reporter:
 
     def _importer_is_improver(self) -> bool:
         """Whether the code asking for an import (past importlib's own frames) is the improver's."""
-        frame = sys._getframe(2)
+        frame: FrameType | None = sys._getframe(2)
         while frame is not None and (
             frame.f_code.co_filename.startswith("<frozen importlib")
             or frame.f_code.co_filename.endswith(("importlib/__init__.py", "events.py"))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+from typing import Any
 
 from selftaught.sandbox import kernel
 
@@ -174,7 +175,7 @@ def _assemble(nr: dict) -> tuple[list[tuple[int, int, int, object]], list[int]]:
         (_RET, 0, 0, _RET_KILL_PROCESS),
     ]
     labels: dict[str, int] = {}
-    code: list[tuple[int, object, object, object]] = []
+    code: list[tuple[Any, ...]] = []
     for op in program:
         if isinstance(op[0], str):
             labels[op[0]] = len(code)

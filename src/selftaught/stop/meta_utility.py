@@ -87,6 +87,21 @@ def _one_repeat(
     return RepeatResult(task.name, repeat, outcome, scores)
 
 
+def run_repeat(
+    ctx: RunContext,
+    improver_source: str,
+    task: Task,
+    repeat: int,
+    splits: tuple[str, ...],
+    *,
+    scope: Scope,
+    purpose: str,
+    segment: str,
+) -> RepeatResult:
+    """One improver run on `task`'s seed, recorded on stream `<scope>/<segment>/<task>/r<repeat>`, scored."""
+    return _one_repeat(ctx, improver_source, task, repeat, splits, _Where(scope, purpose, segment, None))
+
+
 def evaluate_improver(
     ctx: RunContext,
     improver_source: str,

@@ -137,6 +137,7 @@ class Recorder:
                 error=result.error,
                 instances=result.instances,
                 elapsed_s=result.elapsed_s,
+                accepted_by_reference_only=result.accepted_by_reference_only,
             )
         failpoint("evaluation")
         self.progress()

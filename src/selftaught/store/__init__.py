@@ -2,6 +2,8 @@
 
 from selftaught.store.migrations import SCHEMA_VERSION, StoreError
 from selftaught.store.records import (
+    AuditFindingRecord,
+    AuditItemRecord,
     EvaluationRecord,
     EventRecord,
     ImproverRunRecord,
@@ -15,6 +17,8 @@ RunStore = Store
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AuditFindingRecord",
+    "AuditItemRecord",
     "EvaluationRecord",
     "EventRecord",
     "ImproverRunRecord",

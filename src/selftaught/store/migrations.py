@@ -41,9 +41,45 @@ CREATE INDEX IF NOT EXISTS run_status_run ON run_status(run_id, id);
 """
 
 
+def _audit_tables() -> str:
+    """Audits: what each audited item was labelled, the lines behind each label, and reference-only credit.
+
+    `audit_items` holds one row per classified source (one improvement of the circumvention
+    audit, one improver of the strategies audit); `audit_findings` the labelled lines of
+    each, capped per item by the writer. `evaluations.accepted_by_reference_only` counts the
+    instances that got credit only under `scoring="reference"` (NULL in older rows).
+    """
+    return """
+ALTER TABLE evaluations ADD COLUMN accepted_by_reference_only INTEGER;
+CREATE TABLE IF NOT EXISTS audit_items (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    audit TEXT NOT NULL,
+    item TEXT NOT NULL,
+    subject_run_id TEXT,
+    iteration INTEGER,
+    code_hash TEXT,
+    classifier TEXT NOT NULL,
+    labels_json TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_findings (
+    id INTEGER PRIMARY KEY,
+    audit_item_id INTEGER NOT NULL REFERENCES audit_items(id),
+    label TEXT NOT NULL,
+    line INTEGER,
+    text TEXT,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_items_run ON audit_items(run_id, audit);
+CREATE INDEX IF NOT EXISTS audit_findings_item ON audit_findings(audit_item_id);
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first release's tables (schema.sql)", _base_schema),
     Migration(2, "indexes for reading per improver run; version in PRAGMA user_version", _read_indexes),
+    Migration(3, "audit tables; evaluations.accepted_by_reference_only", _audit_tables),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

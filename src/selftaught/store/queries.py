@@ -10,6 +10,8 @@ import sqlite3
 from typing import Any
 
 from selftaught.store.records import (
+    AuditFindingRecord,
+    AuditItemRecord,
     EvaluationRecord,
     EventRecord,
     ImproverRunRecord,
@@ -75,6 +77,26 @@ class ReadQueries:
 
     def events(self, run_id: str, improver_run_id: int | None = None) -> list[EventRecord]:
         return [EventRecord(**r) for r in self._per_run("events", run_id, improver_run_id)]
+
+    def audit_items(self, run_id: str, audit: str | None = None) -> list[AuditItemRecord]:
+        """What an audit run classified (schema 3), in the order it was recorded."""
+        params: tuple[Any, ...]
+        sql, params = "SELECT * FROM audit_items WHERE run_id = ?", (run_id,)
+        if audit is not None:
+            sql, params = sql + " AND audit = ?", (*params, audit)
+        return [AuditItemRecord(**dict(r)) for r in self.query(sql + " ORDER BY id", params)]
+
+    def audit_findings(self, run_id: str) -> dict[int, list[AuditFindingRecord]]:
+        """The labelled lines of an audit run's items, by audit item id."""
+        rows = self.query(
+            "SELECT f.* FROM audit_findings f JOIN audit_items i ON i.id = f.audit_item_id "
+            "WHERE i.run_id = ? ORDER BY f.id",
+            (run_id,),
+        )
+        found: dict[int, list[AuditFindingRecord]] = {}
+        for row in rows:
+            found.setdefault(int(row["audit_item_id"]), []).append(AuditFindingRecord(**dict(row)))
+        return found
 
     def source(self, digest: str) -> str | None:
         """The source text with this sha256 digest, if stored."""

@@ -90,6 +90,7 @@ class EvaluationRecord(Record):
     instances: int
     elapsed_s: float
     created: float
+    accepted_by_reference_only: int | None = None  # schema 3; None in older rows
 
 
 class ModelCallRecord(Record):
@@ -133,3 +134,35 @@ class EventRecord(Record):
     def detail(self) -> dict[str, Any]:
         value = json.loads(self.detail_json)
         return value if isinstance(value, dict) else {"value": value}
+
+
+class AuditItemRecord(Record):
+    """A row of `audit_items`: one source an audit classified, with its labels (decoded `labels`)."""
+
+    id: int
+    run_id: str
+    audit: str
+    item: str
+    subject_run_id: str | None
+    iteration: int | None
+    code_hash: str | None
+    classifier: str
+    labels_json: str
+    created: float
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def labels(self) -> list[str]:
+        value = json.loads(self.labels_json)
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+
+class AuditFindingRecord(Record):
+    """A row of `audit_findings`: one labelled line of an audited source."""
+
+    id: int
+    audit_item_id: int
+    label: str
+    line: int | None
+    text: str | None
+    detail: str | None

@@ -141,6 +141,30 @@ class Store(ReadQueries):
     def add_event(self, **values: Any) -> int:
         return self._insert("events", created=time.time(), **values)
 
+    def add_audit_item(
+        self, findings: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (), **values: Any
+    ) -> int:
+        """One `audit_items` row and its `audit_findings` (label, line, text, detail), in one transaction."""
+        columns = ", ".join(["created", *values])
+        marks = ", ".join("?" for _ in range(len(values) + 1))
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                cursor = self._db.execute(
+                    f"INSERT INTO audit_items ({columns}) VALUES ({marks})", (time.time(), *values.values())
+                )
+                item_id = int(cursor.lastrowid or 0)
+                self._db.executemany(
+                    "INSERT INTO audit_findings (audit_item_id, label, line, text, detail) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(item_id, f["label"], f.get("line"), f.get("text"), f.get("detail")) for f in findings],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return item_id
+
     # --- response cache -------------------------------------------------------------------
     def cached_samples(self, key: str) -> dict[int, str]:
         """The cached samples of one request position: {sample index: text}."""

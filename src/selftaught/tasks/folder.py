@@ -44,7 +44,12 @@ FILES = ("seed_algorithm.py", "utility.py", "secret_utility.py")
 TRUSTED, SANDBOXED = "trusted", "sandboxed"
 REFERENCE_ENTRY = "_selftaught_secret_utility"
 DEFAULT_LIMITS = {TRUSTED: 0.1, SANDBOXED: 60.0}
-_METADATA = {"NAME": str, "ENTRY": str, "TIME_LIMIT_S": (int, float), "DESCRIPTION": str}
+_METADATA: dict[str, type | tuple[type, ...]] = {
+    "NAME": str,
+    "ENTRY": str,
+    "TIME_LIMIT_S": (int, float),
+    "DESCRIPTION": str,
+}
 
 _REFERENCE_WRAPPER = """import inspect as _inspect
 import sys as _sys

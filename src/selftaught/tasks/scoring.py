@@ -163,7 +163,7 @@ def score_solution(
                 )
                 if not loaded.ok:
                     return result(load_value, loaded.error_kind, loaded.error)
-            credit = credits[index]
+            credit = credits[index] if credits is not None else 0.0
             reply = child.run({"op": "call", "args": wires[index]}, wall_s=per_call + credit)
             if not reply.ok:
                 if not child.alive:
@@ -210,11 +210,14 @@ def score_solution(
     finally:
         if child is not None:
             child.close()
-    kind, message = tally.first_error or (None, None)
+    error_kind: str | None = None
+    message: str | None = None
+    if tally.first_error is not None:
+        error_kind, message = tally.first_error
     score = sum(tally.scores) / len(instances)
     if reference:
         score = max(score, rules.minimum)
-    return result(score, kind, message, tally.lenient)
+    return result(score, error_kind, message, tally.lenient)
 
 
 def _finite(value: object) -> float:

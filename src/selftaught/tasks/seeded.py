@@ -13,6 +13,7 @@ folder next to its `task.py`.
 from __future__ import annotations
 
 import random
+import sys
 from abc import abstractmethod
 from dataclasses import dataclass
 from importlib import resources
@@ -37,6 +38,21 @@ def legacy_streams(seed: int) -> LegacyStreams:
     return LegacyStreams(random.Random(seed), np.random.RandomState(seed))
 
 
+def environment_note() -> str:
+    """Comment lines that open a built-in task's shown utility: what the solution's interpreter offers.
+
+    Weak models import pandas or scikit-learn, which the sandbox does not have, and every such
+    candidate scores 0; saying so is part of describing the task, as the time limit is.
+    """
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    numpy = ".".join(np.__version__.split(".")[:2])
+    return (
+        f"# The solution runs in a sandbox: Python {python} with its standard library and numpy {numpy}.\n"
+        "# No other package is installed (no pandas, scipy, scikit-learn, networkx, torch): importing one\n"
+        "# fails and the solution scores 0. Files and the network cannot be used.\n\n"
+    )
+
+
 class SeededTask(Task):
     """A task with a data folder and `split_sizes[split]` instances seeded `base + i`."""
 
@@ -54,7 +70,7 @@ class SeededTask(Task):
         return self._read("seed_algorithm.py")
 
     def shown_utility(self) -> str:
-        return self._read("utility.py")
+        return environment_note() + self._read("utility.py")
 
     def reference_solution(self) -> str:
         """A strong hand-written solution (what `docs/tasks.md` reports next to the seed)."""

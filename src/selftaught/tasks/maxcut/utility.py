@@ -12,9 +12,6 @@ def utility(algorithm_str: str):
     symmetric n x n numpy array of edge weights (0 means no edge). It must return a partition:
     a list of n labels, each 0 or 1. A partition of the wrong length scores 0.
     If the algorithm takes more than 100 milliseconds on a graph, it is a failure.
-    The algorithm runs under Python 3.11+ with the standard library and numpy only: pandas,
-    scipy, scikit-learn and other third-party packages are not installed, and a program that
-    fails to import scores 0.
     """
     n_tests = 100
     total_score = 0

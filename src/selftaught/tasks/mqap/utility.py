@@ -12,9 +12,6 @@ def utility(algorithm_str: str):
     the preference of each facility for each location. It must return an assignment: a
     permutation of range(n), facility i going to location assignment[i].
     The algorithm must be fast: if it takes more than 500 milliseconds, it is a failure.
-    The algorithm runs under Python 3.11+ with the standard library and numpy only: pandas,
-    scipy, scikit-learn and other third-party packages are not installed, and a program that
-    fails to import scores 0.
     """
     n_tests = 10
     n = 15

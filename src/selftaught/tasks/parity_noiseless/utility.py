@@ -7,9 +7,6 @@ def utility(algorithm_str: str):
     """
     Scores a solution to learning parity without noise: the fraction of test labels
     it predicts correctly, averaged over the test problems.
-    The algorithm runs under Python 3.11+ with the standard library and numpy only: pandas,
-    scipy, scikit-learn and other third-party packages are not installed, and a program that
-    fails to import scores 0.
     """
     n_tests = 20
     average_correct = 0

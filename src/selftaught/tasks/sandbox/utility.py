@@ -10,8 +10,6 @@ def meta_utility(improve_str: str, use_sandbox: bool):
     program in algorithm_str under a downstream utility function. This meta-utility can only
     be called 25 times. The improver and every program it writes are run with run(), which
     executes code inside a sandbox when use_sandbox is True.
-    Everything runs under Python 3.11+ with the standard library and numpy only: other
-    third-party packages (pandas, scipy, scikit-learn, ...) are not installed.
     """
     if meta_utility.uses > meta_utility.budget:
         return 0

@@ -25,12 +25,7 @@ def score_test(t: str, dist: int, find_at_dist: callable, max_time=0.1) -> float
 
 
 def utility(algorithm_str: str):
-    """
-    Scores a solution to the string grid distance task. Returns a value between 0 and 1.
-    The algorithm runs under Python 3.11+ with the standard library and numpy only: pandas,
-    scipy, scikit-learn and other third-party packages are not installed, and a program that
-    fails to import scores 0.
-    """
+    """Scores a solution to the string grid distance task. Returns a value between 0 and 1."""
     try:
         exec(algorithm_str, globals())
     except Exception:

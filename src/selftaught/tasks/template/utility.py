@@ -18,9 +18,8 @@ def utility(algorithm_str: str):
     of n positive integers) and capacity (an integer). It must return the indices of the chosen
     items; choices that repeat an index or exceed the capacity score 0.
     If the algorithm takes more than 100 milliseconds on a problem, it is a failure.
-    The algorithm runs under Python 3.11+ with the standard library and numpy only: pandas,
-    scipy, scikit-learn and other third-party packages are not installed, and a program that
-    fails to import scores 0.
+    It runs in a sandbox with Python's standard library and numpy only: other packages
+    (pandas, scipy, scikit-learn, ...) are not installed, and importing one scores 0.
     """
     n_tests = 20
     total = 0

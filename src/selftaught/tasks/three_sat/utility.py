@@ -25,9 +25,6 @@ def utility(algorithm_str: str):
     each a list of 3 literals (v means variable v is true, -v that it is false, variables 1..n).
     It must return a list of n + 1 truth values indexed by variable (index 0 is unused).
     The algorithm must be extremely fast: more than 10 milliseconds on a formula is a failure.
-    The algorithm runs under Python 3.11+ with the standard library and numpy only: pandas,
-    scipy, scikit-learn and other third-party packages are not installed, and a program that
-    fails to import scores 0.
     """
     n_tests = 30
     solved = 0

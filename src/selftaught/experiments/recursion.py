@@ -1,0 +1,134 @@
+"""Does recursion matter? The reviewers' ablation over a recorded STOP run, at matched budget.
+
+For each step t = 1..T of run RUN, three improvers are compared:
+- `recursive`: the run's own I_t (I_{t-1} improved itself; the step's cost is the run's);
+- `seed_improves_current`: I_0 rewrites I_{t-1};
+- `current_improves_seed`: I_{t-1} rewrites I_0.
+Every rewrite uses the run's budgets and validation meta-utility, and is adopted under the
+paper's rule (its validation meta-utility is above 0; else I_{t-1} stays). Each adopted
+improver's meta-utility is measured on the test split with n_tests repeats per task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from selftaught.analysis.stats import Estimate, footnote, mean_ci
+from selftaught.errors import UserInputError
+from selftaught.experiments.arms import STREAM_ROOT, RepeatScore, evaluate_arm, improve_once, mean_score
+from selftaught.experiments.session import ExperimentRun
+from selftaught.store.store import Store
+
+ARMS = ("recursive", "seed_improves_current", "current_improves_seed")
+
+
+@dataclass(frozen=True)
+class RecursionCell:
+    arm: str
+    step: int
+    estimate: Estimate
+    adopted: bool  # whether this step's rewrite was adopted (recursive: as the run recorded)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"arm": self.arm, "step": self.step, "adopted": self.adopted, **self.estimate.to_json()}
+
+
+@dataclass(frozen=True)
+class ArmCost:
+    arm: str
+    model_calls: int
+    evaluations: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"arm": self.arm, "model_calls": self.model_calls, "evaluations": self.evaluations}
+
+
+@dataclass(frozen=True)
+class RecursionResult:
+    id: str
+    source_run: str
+    cells: tuple[RecursionCell, ...]
+    costs: tuple[ArmCost, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "run": self.source_run,
+            "rows": [c.to_json() for c in self.cells],
+            "costs": [c.to_json() for c in self.costs],
+        }
+
+    @property
+    def note(self) -> str:
+        return footnote([c.estimate for c in self.cells], unit="repeats") + (
+            "; costs count the improvement steps (for `recursive`, the run's own) and the test evaluations"
+        )
+
+
+def recorded_improvers(store: Store, run_id: str) -> list[tuple[str, bool]]:
+    """(I_t, whether step t adopted a new improver) for t = 0..T of a STOP run."""
+    run = store.run(run_id)
+    if run is None or run.kind != "stop":
+        raise UserInputError(f"no STOP run {run_id!r} in {store.path}")
+    iterations = store.iterations(run_id)
+    if len(iterations) < 2:
+        raise UserInputError(f"run {run_id} has no self-improvement step recorded yet (needs T >= 1)")
+    improvers = []
+    for it in iterations:
+        source = store.source(it.improver_hash)
+        if source is None:
+            raise UserInputError(f"run {run_id}: the improver of iteration {it.iteration} is missing")
+        improvers.append((source, it.status == "improved"))
+    return improvers
+
+
+def _cost(store: Store, run_id: str, prefixes: tuple[str, ...]) -> tuple[int, int]:
+    streams = {r.id: r.stream for r in store.improver_runs(run_id)}
+    calls = sum(1 for c in store.model_calls(run_id) if (c.stream or "").startswith(prefixes))
+    evaluations = sum(
+        1
+        for e in store.evaluations(run_id)
+        if e.improver_run_id is not None and streams.get(e.improver_run_id, "").startswith(prefixes)
+    )
+    return calls, evaluations
+
+
+def run_recursion(exp: ExperimentRun, source_run: str) -> RecursionResult:
+    improvers = recorded_improvers(exp.store, source_run)
+    seed = improvers[0][0]
+    evaluated: dict[tuple[str, int], list[RepeatScore]] = {}
+    cells = []
+    for t, (source, adopted) in enumerate(improvers):
+        exp.ctx.progress(f"recursion: I_{t} of run {source_run} on the test split")
+        evaluated["recursive", t] = evaluate_arm(exp, f"recursive/t{t}", source, iteration=t)
+        if t:
+            cells.append(RecursionCell("recursive", t, mean_ci(_values(evaluated["recursive", t])), adopted))
+    for t in range(1, len(improvers)):
+        current = improvers[t - 1][0]
+        for arm, improver, target in (
+            ("seed_improves_current", seed, current),
+            ("current_improves_seed", current, seed),
+        ):
+            exp.ctx.progress(f"recursion: {arm}, step {t}")
+            step = improve_once(exp, arm, t, improver, target)
+            adopted = False
+            scores = evaluated["recursive", t - 1]  # kept: I_{t-1}
+            if step.candidate is not None:
+                tried = evaluate_arm(exp, f"{arm}/t{t}", step.candidate, splits=("val", "test"), iteration=t)
+                if (mean_score(tried, "val") or 0.0) > 0:
+                    adopted, scores = True, tried
+            cells.append(RecursionCell(arm, t, mean_ci(_values(scores)), adopted))
+    costs = []
+    for arm in ARMS:
+        calls, evaluations = _cost(exp.store, exp.run_id, (f"{STREAM_ROOT}/{arm}/",))
+        if arm == "recursive":  # the run's own improvement steps, not its per-iteration evaluations
+            own = tuple(f"it{t}/self" for t in range(1, len(improvers)))
+            run_calls, run_evaluations = _cost(exp.store, source_run, own)
+            calls, evaluations = calls + run_calls, evaluations + run_evaluations
+        costs.append(ArmCost(arm, calls, evaluations))
+    return RecursionResult(exp.run_id, source_run, tuple(cells), tuple(costs))
+
+
+def _values(repeats: list[RepeatScore]) -> list[float]:
+    return [r.scores["test"] for r in repeats]
