@@ -46,3 +46,33 @@ def test_show_json_counts_failures_per_reason(scripted_run):
         for part in ("solutions", "improvers"):
             counts = entry[part]
             assert counts["produced"] == counts["scored"] + counts["failed"] + counts["never_scored"]
+
+
+ALWAYS_PANDAS = """
+def respond(system, user, temperature, sample):
+    code = "import pandas\\n\\n\\ndef algorithm(train_samples, train_parity, test_samples):\\n"
+    code += "    return None\\n"
+    return "Use pandas.\\n\\n```python\\n" + code + "```\\n"
+"""
+
+
+def test_show_says_when_no_candidate_scored(tmp_path):
+    model = tmp_path / "pandas_model.py"
+    model.write_text(ALWAYS_PANDAS)
+    store = tmp_path / "runs.db"
+    ran = run_cli(
+        "run", "--model", f"script:{model}", "--iterations", "0", "--n-tests", "1", "--samples", "2",
+        "--calls", "1", "--store", str(store), "--json",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    run_id = json.loads(ran.stdout)["run_id"]
+    shown = run_cli("show", run_id, "--store", str(store))
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert (
+        "solutions: 1 candidates written by the model, 0 scored, 1 failed (1 missing module pandas)" in text
+    )
+    assert "best candidate: none scored; u(s) on val 0.5" in text
+    counts = json.loads(run_cli("show", run_id, "--store", str(store), "--json").stdout)["candidates"][0]
+    assert counts["solutions"]["failures"] == {"missing module pandas": 1}
+    assert counts["solutions"]["best_val"] is None and counts["solutions"]["better_than_seed"] is None

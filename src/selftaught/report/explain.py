@@ -90,9 +90,22 @@ def explain_run(data: ReportData) -> list[str]:
             lines.append(
                 f"  best candidate: {solutions.best:.3f} on val ({solutions.best_task}){versus}{verdict}"
             )
+        elif solutions.produced:
+            seeds = [
+                f"{data.seed_scores[t]['val']:.3f} ({t})"
+                for t in _tasks(runs)
+                if "val" in data.seed_scores.get(t, {})
+            ]
+            lines.append(
+                "  best candidate: none scored" + (f"; u(s) on val {', '.join(seeds)}" if seeds else "")
+            )
     if not data.iterations:
         lines.append("no iteration recorded")
     return lines
+
+
+def _tasks(runs) -> list[str]:
+    return sorted({r.task for r in runs if r.task and r.purpose != "self_improve"})
 
 
 def _first_line(text: str) -> str:
