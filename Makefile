@@ -34,12 +34,15 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
-# A short but real STOP run with the embedded model on 2 CPU cores (see README: the demo profile).
+# A short but real STOP run with the embedded model on 2 CPU cores (see README: the demo profile),
+# then its HTML report, a one-line summary, and where to read why each candidate failed.
+DEMO_TASK ?= parity_noise
+DEMO_PROFILE ?= --iterations 1 --n-tests 1 --samples 2 --calls 1 --max-tokens 1000
 demo: $(LOCAL_STAMP)
-	$(BIN)/selftaught run --model local --tasks parity_noise --iterations 1 --n-tests 1 --samples 2 \
-		--calls 1 --max-tokens 1000 --store demo.db
-	$(BIN)/selftaught report --store demo.db -o demo-report.html \
-		"$$($(BIN)/python -c 'import selftaught; print(max(selftaught.open_store("demo.db").runs(), key=lambda r: r.created).id)')"
+	$(BIN)/selftaught run --model local --tasks $(DEMO_TASK) $(DEMO_PROFILE) --store demo.db
+	@run="$$($(BIN)/python -c 'import selftaught; print(max(selftaught.open_store("demo.db").runs(), key=lambda r: r.created).id)')" && \
+	$(BIN)/selftaught report "$$run" --store demo.db -o demo-report.html && \
+	echo "each candidate and why it failed, in text: $(BIN)/selftaught show $$run --store demo.db"
 
 clean:
 	rm -rf demo.db* demo-report.html $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .ruff_cache
