@@ -10,12 +10,14 @@ cheaper proxy for the rate, not the demo itself.
 
 Then, from the stores: each distinct program the model wrote for a task is compared with
 the task's seed solution on the split it was scored on: better means a strictly higher
-score than u(s) on that same split (u(s) from the run when the seed was scored there, else
-the seed-score cache of `selftaught tasks list`, measured in the sandbox). Answers with no
-code and programs that fail count as candidates that are not better. Prints per task: runs,
-candidates, better, the rate with a Wilson 95% interval per candidate (the samples of one
-call are drawn independently from one prompt) and per run (does a run show at least one
-better candidate: the demo's question), and the commonest failure reasons.
+score than u(s) on that same split, or above u(s) + m with `--margin m` for scores that
+carry timing noise (MQAP adds the elapsed seconds). u(s) comes from the run when the seed
+was scored there, else from the seed-score cache of `selftaught tasks list` (measured in
+the sandbox). Answers with no code and programs that fail count as candidates that are
+not better. Prints per task: runs, candidates, better, the rate with a Wilson 95% interval
+per candidate (the samples of one call are drawn independently from one prompt) and per
+run (does a run show at least one better candidate: the demo's question), and the
+commonest failure reasons.
 
     python benchmarks/demo_rates.py DIR --run --tasks parity_noise maxcut --seeds 5
     python benchmarks/demo_rates.py DIR [--iteration 0] [--json]
@@ -86,7 +88,9 @@ class TaskTally:
     failures: Counter = field(default_factory=Counter)
 
 
-def tally_run(data: ReportData, seeds: dict[str, dict[str, float]], iteration: int | None, into) -> None:
+def tally_run(
+    data: ReportData, seeds: dict[str, dict[str, float]], iteration: int | None, into, margin: float = 0.0
+) -> None:
     """Add one run's solution candidates to the per-task tallies `into`."""
     better_in_run: dict[str, bool] = {}
     seen: set[tuple[str, str]] = set()
@@ -116,7 +120,7 @@ def tally_run(data: ReportData, seeds: dict[str, dict[str, float]], iteration: i
             wins = [
                 split
                 for split, scored in candidate.scores.items()
-                if split in reference and scored.score > reference[split]
+                if split in reference and scored.score > reference[split] + margin
             ]
             if candidate.scores:
                 score = max(s.score for s in candidate.scores.values())
@@ -145,13 +149,13 @@ def reports(folder: Path, tasks: list[str]) -> list[ReportData]:
     return found
 
 
-def summarize(folder: Path, tasks: list[str], iteration: int | None) -> list[dict]:
+def summarize(folder: Path, tasks: list[str], iteration: int | None, margin: float = 0.0) -> list[dict]:
     datas = reports(folder, tasks)
     names = sorted({name for d in datas for name in d.run.config.get("tasks") or []})
     seeds = seed_scores([get_task(name) for name in names])
     tallies: dict[str, TaskTally] = defaultdict(TaskTally)
     for data in datas:
-        tally_run(data, seeds, iteration, tallies)
+        tally_run(data, seeds, iteration, tallies, margin)
     rows = []
     for task, t in sorted(tallies.items()):
         per_candidate, per_run = wilson(t.better, t.candidates), wilson(t.runs_with_better, t.runs)
@@ -193,11 +197,12 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--model", default="local", help="e.g. local:threads=1 next to other work")
     parser.add_argument("--iteration", type=int, help="only candidates of this iteration (e.g. 0)")
+    parser.add_argument("--margin", type=float, default=0.0, help="better means above u(s) + margin")
     parser.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     args = parser.parse_args()
     if args.run:
         make_runs(args.folder, args.tasks, range(args.first_seed, args.first_seed + args.seeds), args.model)
-    rows = summarize(args.folder, args.tasks, args.iteration)
+    rows = summarize(args.folder, args.tasks, args.iteration, args.margin)
     if args.json:
         print(json.dumps({"folder": str(args.folder), "iteration": args.iteration, "tasks": rows}))
     else:
