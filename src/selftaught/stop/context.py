@@ -125,7 +125,8 @@ class RunContext:
             max_tokens=self.config.max_tokens,
             recorder=record,
             cache=self.cache,
-            stream=scope.stream,
+            # a nonzero seed is part of the cache position: runs that differ only in seed get fresh answers
+            stream=scope.stream if not self.config.seed else f"seed{self.config.seed}/{scope.stream}",
             limiter=self.limiter,
         )
 
