@@ -40,7 +40,9 @@ class _FakeActorClass:
         self.infos = infos
 
     def options(self, **options):
-        return type("O", (), {"remote": staticmethod(lambda node, mode, cores: _FakeActor(self.infos[node]))})()
+        return type(
+            "O", (), {"remote": staticmethod(lambda node, mode, cores: _FakeActor(self.infos[node]))}
+        )()
 
 
 class _FakeRay:
@@ -63,15 +65,15 @@ class _FakeRay:
 def test_joining_keeps_nodes_that_hold_the_mode_and_names_those_that_refuse(monkeypatch):
     from selftaught.executors import ray as ray_executor
 
-    strong = NodeInfo("a" * 20, "strong", 2, [{"name": "seccomp filter", "available": True, "detail": ""}])
-    weak = NodeInfo("b" * 20, "weak", 2, refusal="strict sandbox unavailable: process isolation: not root")
+    strong = NodeInfo("a1" * 28, "strong", 2, [{"name": "seccomp filter", "available": True, "detail": ""}])
+    weak = NodeInfo("b2" * 28, "weak", 2, refusal="strict sandbox unavailable: process isolation: not root")
     fake = _FakeRay({strong.node: strong, weak.node: weak})
     monkeypatch.setattr(ray_executor, "_actor_class", lambda: _FakeActorClass(fake.infos))
     told: list[str] = []
     joined = ray_executor._join(fake, "strict", told.append)
     assert [n.info.host for n in joined] == ["strong"]
     assert len(fake.killed) == 1
-    assert told == [f"node weak ({'b' * 12}) refuses to join: {weak.refusal}"]
+    assert told == [f"node weak ({'b2' * 6}) refuses to join: {weak.refusal}"]
 
     fake_all_weak = _FakeRay({weak.node: weak})
     monkeypatch.setattr(ray_executor, "_actor_class", lambda: _FakeActorClass(fake_all_weak.infos))

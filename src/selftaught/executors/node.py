@@ -72,7 +72,9 @@ class _RelayedRun:
 
     def kill(self) -> None:
         self.child.kill()
-        self.answers.put(RequestAnswer(False, error="killed: the run stopped", abort=True, abort_kind="crashed"))
+        self.answers.put(
+            RequestAnswer(False, error="killed: the run stopped", abort=True, abort_kind="crashed")
+        )
 
 
 class NodeRunner:
@@ -95,7 +97,9 @@ class NodeRunner:
 
     def info(self) -> NodeInfo:
         protections = [p.to_dict() for p in self.pool.protections] if self.pool else []
-        return NodeInfo(self.node, socket.gethostname(), self.n_workers, protections, self.refusal, self.warnings)
+        return NodeInfo(
+            self.node, socket.gethostname(), self.n_workers, protections, self.refusal, self.warnings
+        )
 
     def _pool(self) -> WorkerPool:
         if self.pool is None:

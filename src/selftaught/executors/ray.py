@@ -240,7 +240,9 @@ def _join(ray: Any, mode: str, on_warning: Callable[[str], None] | None) -> list
     for message in refusals:
         _warn(on_warning, message)
     if not joined:
-        raise SandboxUnavailable("no Ray node can run the sandbox: " + "; ".join(refusals or ["no live node"]))
+        raise SandboxUnavailable(
+            "no Ray node can run the sandbox: " + "; ".join(refusals or ["no live node"])
+        )
     return joined
 
 
