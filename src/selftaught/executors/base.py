@@ -52,8 +52,12 @@ class Executor(Protocol):
     """Runs improvers and scores candidates in sandboxed children, wherever those live."""
 
     name: str
-    protections: list[Protection]
     cpu_slots: int  # scorings worth running at once
+
+    @property
+    def protections(self) -> list[Protection]:
+        """What the sandbox gives where this executor runs children (the weakest node's, on a cluster)."""
+        ...
 
     def run_improver(
         self,

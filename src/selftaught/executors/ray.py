@@ -94,7 +94,11 @@ class RayExecutor:
         self._order = itertools.count()
         self._task_refs: dict[int, tuple[Task, str, Any]] = {}
         self.cpu_slots = max(1, sum(n.info.n_workers for n in nodes))
-        self.protections = _weakest([n.info for n in nodes])
+        self._protections = _weakest([n.info for n in nodes])
+
+    @property
+    def protections(self) -> list[Protection]:
+        return self._protections
 
     @classmethod
     def connect(
