@@ -108,7 +108,8 @@ def main() -> None:
 
     chain = 1 + 1 + 2 * args.calls + args.calls
     print(
-        f"delay {args.delay:.2f} s, samples {args.samples}, calls {args.calls}, n-tests {args.n_tests}, runs {args.runs}"
+        f"delay {args.delay:.2f} s, samples {args.samples}, calls {args.calls}, "
+        f"n-tests {args.n_tests}, runs {args.runs}"
     )
     print(
         f"{'executor':>8} {'conc':>4} {'requests':>8} {'run s':>7} {'iters s':>8} {'bound s':>8} {'ratio':>6}"
@@ -141,8 +142,8 @@ def main() -> None:
                     run_s = statistics.median(r.run_s for r in runs)
                     iters_s = statistics.median(r.iterations_s for r in runs)
                     print(
-                        f"{name:>8} {concurrency:>4} {requests:>8} {run_s:>7.2f} {iters_s:>8.2f} {bound:>8.2f}"
-                        f" {iters_s / bound:>5.2f}x"
+                        f"{name:>8} {concurrency:>4} {requests:>8} {run_s:>7.2f} {iters_s:>8.2f}"
+                        f" {bound:>8.2f} {iters_s / bound:>5.2f}x"
                     )
             finally:
                 executor.close()
