@@ -12,8 +12,9 @@ every instance's arguments through a trusted no-op function; that round trip is 
 instance's credit, subtracted from the time charged to the candidate (and added to its
 kill deadline). The credit is measured while only our code runs in the child, so the
 candidate cannot inflate it; it is capped at half the time limit. It depends on the
-instance, not on the candidate, so it is measured once per task and split in a process
-and reused (measuring it on every scoring doubled the calls a scoring makes).
+instance, not on the candidate, so it is measured once per task and split and reused for
+CREDIT_MAX_AGE_S (measuring it on every scoring doubled the calls a scoring makes; measuring
+it again now and then follows the machine's load).
 
 Two scoring modes: `strict` (the default) scores each instance on its own and accepts
 only honest answers; `reference` applies the reference implementation's rules, split
@@ -38,11 +39,14 @@ from selftaught.tasks.base import SCORING_MODES, Instance, ReferenceRules, Split
 LOAD_TIMEOUT_S = 10.0
 GIVE_UP_AFTER_KILLS = 3  # consecutive killed instances after which the rest score 0
 MAX_CREDIT_SHARE = 0.5  # transfer credit never exceeds this share of the time limit
+CREDIT_MAX_AGE_S = 10.0  # a measured transfer credit is reused this long
 ECHO_ENTRY = "_selftaught_echo"
 ECHO_SOURCE = f"def {ECHO_ENTRY}(*args):\n    return None\n"
 
 _WIRE_CACHE: weakref.WeakKeyDictionary[Task, dict[str, list[Any]]] = weakref.WeakKeyDictionary()
-_CREDIT_CACHE: weakref.WeakKeyDictionary[Task, dict[str, list[float]]] = weakref.WeakKeyDictionary()
+_CREDIT_CACHE: weakref.WeakKeyDictionary[Task, dict[str, tuple[float, list[float]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -95,15 +99,16 @@ def measure_transfer(child: Child, wires: list[Any], limit: float) -> list[float
 
 
 def transfer_credits(task: Task, split: str, child: Child, wires: list[Any]) -> list[float]:
-    """Each instance's transfer credit: measured with `child` the first time, then reused."""
+    """Each instance's transfer credit: measured with `child`, then reused for CREDIT_MAX_AGE_S."""
     per_task = _CREDIT_CACHE.setdefault(task, {})
     known = per_task.get(split)
-    if known is not None and len(known) == len(wires):
-        return known
+    now = time.monotonic()
+    if known is not None and len(known[1]) == len(wires) and now - known[0] < CREDIT_MAX_AGE_S:
+        return known[1]
     measured = measure_transfer(child, wires, task.time_limit_s)
     if measured is None:
         return [0.0] * len(wires)
-    per_task[split] = measured
+    per_task[split] = (now, measured)
     return measured
 
 
