@@ -75,7 +75,9 @@ class ExecutorStart:
 
     The workers are processes of their own, so the two overlap (the pool's start was a
     third of a run's start-up). `result()` waits and raises what the start raised; its
-    warnings are delivered then, in the caller's thread. `discard()` closes it unused.
+    warnings are delivered then, in the caller's thread. `discard()` closes it unused. Only
+    the local executor starts in a thread: Ray's daemons get a death signal tied to the
+    thread that starts them, so Ray starts in the caller's.
     """
 
     def __init__(self, config: RunConfig) -> None:
@@ -84,7 +86,10 @@ class ExecutorStart:
         self._executor: Executor | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._start, name="executor-start", daemon=True)
-        self._thread.start()
+        if config.executor == "local":
+            self._thread.start()
+        else:  # Ray's daemons die with the thread that started them (their death signal): start it here
+            self._start()
 
     def _start(self) -> None:
         from selftaught.executors.base import start_executor as start
@@ -97,7 +102,8 @@ class ExecutorStart:
             self._error = exc
 
     def result(self, on_warning: WarningCallback | None = None) -> Executor:
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         if self._error is not None:
             raise self._error
         assert self._executor is not None
@@ -105,7 +111,8 @@ class ExecutorStart:
         return self._executor
 
     def discard(self) -> None:
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         if self._executor is not None:
             close_quietly(self._executor)
 
