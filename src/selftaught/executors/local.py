@@ -10,10 +10,10 @@ from selftaught.executors.base import ImproverJob, Tracker
 from selftaught.sandbox.child_handle import Reply, RequestHandler
 from selftaught.sandbox.isolation import Protection
 from selftaught.sandbox.pool import WorkerPool
+from selftaught.tasks.scoring import SolutionScore, score_solution
 
 if TYPE_CHECKING:
     from selftaught.tasks.base import Task
-    from selftaught.tasks.scoring import SolutionScore
 
 
 class LocalExecutor:
@@ -44,8 +44,6 @@ class LocalExecutor:
                     tracker.untrack(child)
 
     def score(self, task: Task, code: str, split: str, scoring: str) -> SolutionScore:
-        from selftaught.tasks.scoring import score_solution
-
         return score_solution(task, code, split, self.pool, scoring=scoring)
 
     def close(self) -> None:
