@@ -73,8 +73,10 @@ class _RemoteRun:
 
     node: _Node
     job_id: str
+    killed: bool = False
 
     def kill(self) -> None:
+        self.killed = True  # a run stopped before its start never starts
         if self.node.alive:
             try:
                 self.node.actor.kill.remote(self.job_id)
@@ -158,6 +160,11 @@ class RayExecutor:
             if tracker is not None:
                 tracker.track(run)
             try:
+                if run.killed:
+                    self._done(node)
+                    return Reply(
+                        False, error_kind="crashed", error="the run stopped before this improver started"
+                    )
                 step: Step = ray.get(node.actor.start.remote(run.job_id, job.command, job.limits))
                 while step.reply is None:
                     assert step.request is not None
