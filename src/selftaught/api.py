@@ -141,7 +141,9 @@ class _Hooks:
 class _Resources:
     """Backend, pool and store of one call, opened in the order that leaves nothing behind on bad input."""
 
-    def __init__(self, config: RunConfig, store: StoreLike, pool: WorkerPool | None, hooks: _Hooks) -> None:
+    def __init__(
+        self, config: RunConfig, store: StoreLike, pool: WorkerPool | Executor | None, hooks: _Hooks
+    ) -> None:
         from selftaught.stop.session import open_store as _open
         from selftaught.stop.session import resolve_backend
 
@@ -190,7 +192,7 @@ def start_run(
     config: RunConfig,
     *,
     store: StoreLike = None,
-    pool: WorkerPool | None = None,
+    pool: WorkerPool | Executor | None = None,
     on_progress: ProgressCallback | None = None,
     on_iteration: IterationCallback | None = None,
     on_start: Callable[[RunStart], None] | None = None,
@@ -199,7 +201,7 @@ def start_run(
     """Run STOP with `config`: the seed improver improves itself `config.iterations` times.
 
     `store` is a Store or a path (default: $SELFTAUGHT_STORE or ./selftaught.db); `pool` an
-    already started WorkerPool to use (and leave open), else one is started and closed.
+    already started WorkerPool or executor to use (and leave open), else one is started and closed.
     """
     from selftaught.stop.session import execute_stop, make_context, resolve_tasks
 
@@ -236,7 +238,7 @@ def resume_run(
     run_id: str,
     *,
     overrides: Mapping[str, Any] | None = None,
-    pool: WorkerPool | None = None,
+    pool: WorkerPool | Executor | None = None,
     on_progress: ProgressCallback | None = None,
     on_iteration: IterationCallback | None = None,
     on_start: Callable[[RunStart], None] | None = None,
@@ -301,7 +303,7 @@ def evaluate_improver(
     *,
     split: str = "val",
     store: StoreLike = None,
-    pool: WorkerPool | None = None,
+    pool: WorkerPool | Executor | None = None,
     label: str | None = None,
     on_progress: ProgressCallback | None = None,
     on_start: Callable[[RunStart], None] | None = None,
