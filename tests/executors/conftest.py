@@ -6,6 +6,8 @@ The nodes bind to the address Ray picks for this machine: `ray.cluster_utils.Clu
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 ray = pytest.importorskip(
@@ -21,9 +23,11 @@ def ray_cluster():
     from ray.cluster_utils import Cluster
 
     node = {"num_cpus": 1, "object_store_memory": OBJECT_STORE}
+    interrupt = signal.getsignal(signal.SIGINT)
     cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
     cluster.add_node(**node)
     ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    signal.signal(signal.SIGINT, interrupt)  # Ray may leave SIGINT ignored; later tests' children inherit it
     try:
         cluster.wait_for_nodes()
         yield cluster
