@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 LOCAL_STAMP := $(VENV)/.installed-local
+RAY_STAMP := $(VENV)/.installed-ray
 
-.PHONY: test lint format demo local clean
+.PHONY: test lint format demo local ray clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,13 @@ $(LOCAL_STAMP): $(STAMP)
 	touch $(LOCAL_STAMP)
 
 local: $(LOCAL_STAMP)
+
+# Ray, for --executor ray and the tests marked `ray` (two local nodes; skipped without it)
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	touch $(RAY_STAMP)
+
+ray: $(RAY_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

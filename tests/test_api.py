@@ -48,12 +48,12 @@ def test_accept_better_adopts_only_an_improver_that_scores_higher(
 
 
 def test_a_flaky_improver_scores_zero_under_reference_scoring(make_context, write_script, monkeypatch):
-    from selftaught.stop import scorer
+    from selftaught.executors import local
     from selftaught.stop.context import Scope
     from selftaught.stop.meta_utility import MetaUtility, evaluate_improver
 
-    real = scorer.score_solution
-    monkeypatch.setattr(scorer, "score_solution", lambda *args, scoring="strict": real(*args))
+    real = local.score_solution
+    monkeypatch.setattr(local, "score_solution", lambda *args, scoring="strict": real(*args))
     flaky = textwrap.dedent(f"""
         import random
         def improve_algorithm(initial_solution, utility, language_model):

@@ -23,10 +23,11 @@ from typing import Any
 
 from selftaught.config import RunConfig, load_config
 from selftaught.errors import UserInputError
+from selftaught.executors.base import Executor
 from selftaught.sandbox.pool import WorkerPool
 from selftaught.stop.context import ProgressCallback
 from selftaught.stop.loop import IterationResult
-from selftaught.stop.session import Ending, Status, WarningCallback
+from selftaught.stop.session import Ending, ExecutorStart, Status, WarningCallback
 from selftaught.store.store import Store, default_store_path
 
 StoreLike = Store | str | os.PathLike[str] | None
@@ -46,6 +47,8 @@ RESUMABLE_SETTINGS = frozenset(
         "price_prompt",
         "price_completion",
         "sandbox",
+        "executor",
+        "ray_address",
     }
 )
 
@@ -138,16 +141,24 @@ class _Hooks:
 class _Resources:
     """Backend, pool and store of one call, opened in the order that leaves nothing behind on bad input."""
 
-    def __init__(self, config: RunConfig, store: StoreLike, pool: WorkerPool | None, hooks: _Hooks) -> None:
+    def __init__(
+        self, config: RunConfig, store: StoreLike, pool: WorkerPool | Executor | None, hooks: _Hooks
+    ) -> None:
         from selftaught.stop.session import open_store as _open
-        from selftaught.stop.session import resolve_backend, start_pool
+        from selftaught.stop.session import resolve_backend
 
         self.store_path = store.path if isinstance(store, Store) else Path(store or default_store_path())
-        self.backend = resolve_backend(config, self.store_path)
+        starting = None if pool is not None else ExecutorStart(config)  # overlaps the backend's start
+        try:
+            self.backend = resolve_backend(config, self.store_path)
+        except BaseException:
+            if starting is not None:
+                starting.discard()
+            raise
         self.own_pool = pool is None
         try:
             # the sandbox first: a strict-mode refusal must not leave a store behind
-            self.pool = pool or start_pool(config.sandbox, on_warning=hooks.on_warning)
+            self.pool: WorkerPool | Executor = pool if pool is not None else _started(starting, hooks)
             try:
                 self.own_store = not isinstance(store, Store)
                 self.store = store if isinstance(store, Store) else _open(self.store_path)
@@ -172,11 +183,16 @@ class _Resources:
         self.close_backend()
 
 
+def _started(starting: ExecutorStart | None, hooks: _Hooks) -> Executor:
+    assert starting is not None
+    return starting.result(hooks.on_warning)
+
+
 def start_run(
     config: RunConfig,
     *,
     store: StoreLike = None,
-    pool: WorkerPool | None = None,
+    pool: WorkerPool | Executor | None = None,
     on_progress: ProgressCallback | None = None,
     on_iteration: IterationCallback | None = None,
     on_start: Callable[[RunStart], None] | None = None,
@@ -185,7 +201,7 @@ def start_run(
     """Run STOP with `config`: the seed improver improves itself `config.iterations` times.
 
     `store` is a Store or a path (default: $SELFTAUGHT_STORE or ./selftaught.db); `pool` an
-    already started WorkerPool to use (and leave open), else one is started and closed.
+    already started WorkerPool or executor to use (and leave open), else one is started and closed.
     """
     from selftaught.stop.session import execute_stop, make_context, resolve_tasks
 
@@ -222,7 +238,7 @@ def resume_run(
     run_id: str,
     *,
     overrides: Mapping[str, Any] | None = None,
-    pool: WorkerPool | None = None,
+    pool: WorkerPool | Executor | None = None,
     on_progress: ProgressCallback | None = None,
     on_iteration: IterationCallback | None = None,
     on_start: Callable[[RunStart], None] | None = None,
@@ -287,7 +303,7 @@ def evaluate_improver(
     *,
     split: str = "val",
     store: StoreLike = None,
-    pool: WorkerPool | None = None,
+    pool: WorkerPool | Executor | None = None,
     label: str | None = None,
     on_progress: ProgressCallback | None = None,
     on_start: Callable[[RunStart], None] | None = None,

@@ -51,6 +51,13 @@ class RunConfig(BaseModel):
         "strict",
         description="strict (our checks) or reference (the paper's scoring, for comparison with it)",
     )
+    executor: Literal["local", "ray"] = Field(
+        "local",
+        description="where improvers and candidates run: a local worker pool or Ray (selftaught[ray])",
+    )
+    ray_address: str | None = Field(
+        None, description="Ray cluster to join (HOST:PORT or ray://HOST:PORT); none: start a local one"
+    )
     accept: Literal["nonzero", "better"] = Field(
         "nonzero",
         description="adopt a new improver whose validation meta-utility is nonzero, or only a better one",

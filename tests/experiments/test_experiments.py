@@ -129,6 +129,8 @@ def test_run_with_several_runs_summarizes_them_and_reuses_them(tmp_path):
     data = _json(run_cli("run", *args, "--json"))
     assert len(data["runs"]) == 2 and [row["iteration"] for row in data["rows"]] == [0, 1]
     assert data["gained"]["n"] == 2 and 0 <= data["gained"]["k"] <= 2
+    # the response cache has no seed in its key but the stream does: member 2 paid for its own answers
+    assert all(_paid_calls(store, run_id) > 0 for run_id in data["runs"])
     again = _json(run_cli("experiment", "runs", *args, "--json"))
     assert again["runs"] == data["runs"] and again["rows"] == data["rows"]
 

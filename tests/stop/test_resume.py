@@ -56,6 +56,9 @@ def _start(server, store) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C must reach it even if something in this test process ignores SIGINT (an ignored
+        # signal is inherited across exec, and Python then installs no KeyboardInterrupt handler)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -193,12 +196,16 @@ def test_max_calls_stops_cleanly_and_resume_finishes(server, reference, tmp_path
 def test_ctrl_c_stops_at_once_says_how_to_resume_and_resume_finishes(server, reference, tmp_path):
     store = tmp_path / "runs.db"
     first = len(server.log)
-    process = _start(server, store)
-    deadline = time.monotonic() + 120
-    while len(server.log) < first + 8 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
+    server.delay_s = 0.3  # slow answers: the run cannot finish between the 8th request and the signal
+    try:
+        process = _start(server, store)
+        deadline = time.monotonic() + 120
+        while len(server.log) < first + 8 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        server.delay_s = 0.0
     assert process.returncode == 130, stderr
     run_id = _run_id(store)
     assert f"selftaught resume {run_id}" in stderr and stdout == ""

@@ -129,12 +129,12 @@ def experiment_runs(
     with _open(config, "runs", {"runs": runs}, store, hooks) as exp:
 
         def start(member: RunConfig) -> str:
-            result = start_run(member, store=store, pool=exp.ctx.pool, on_progress=hooks.on_progress)
+            result = start_run(member, store=store, pool=exp.ctx.executor, on_progress=hooks.on_progress)
             _check(result.status, result.reason, result.run_id)
             return result.run_id
 
         def resume(run_id: str) -> None:
-            result = resume_run(store, run_id, pool=exp.ctx.pool, on_progress=hooks.on_progress)
+            result = resume_run(store, run_id, pool=exp.ctx.executor, on_progress=hooks.on_progress)
             _check(result.status, result.reason, run_id)
 
         ids = run_members(store, config, runs, start, resume)

@@ -113,7 +113,7 @@ def open_experiment(
         make_context,
         resolve_backend,
         resolve_tasks,
-        start_pool,
+        start_executor,
     )
 
     config, tasks = resolve_tasks(config)
@@ -121,7 +121,7 @@ def open_experiment(
     run_id = find_experiment(store, digest)
     backend = resolve_backend(config, store.path)
     try:
-        pool = start_pool(config.sandbox, on_warning=on_warning)
+        pool = start_executor(config, on_warning=on_warning)  # --executor local or ray
     except BaseException:
         close_quietly(backend)
         raise

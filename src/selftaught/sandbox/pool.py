@@ -20,6 +20,7 @@ import tempfile
 import threading
 import warnings
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from selftaught.sandbox.child_handle import Child, Reply, RequestAnswer, RequestHandler
@@ -117,10 +118,16 @@ class _Worker:
 
 
 def _stop_all(workers: list[_Worker | None]) -> None:
-    for i, worker in enumerate(workers):
-        if worker is not None:
-            workers[i] = None
-            worker.stop()
+    """Close every control socket first, so that the workers wind down at the same time."""
+    stopping = [w for w in workers if w is not None]
+    workers[:] = [None] * len(workers)
+    for worker in stopping:
+        try:
+            worker.control.close()
+        except OSError:
+            pass
+    for worker in stopping:
+        worker.stop()
 
 
 class WorkerPool:
@@ -139,6 +146,7 @@ class WorkerPool:
         scratch_root: str | None = None,
         mode: str = "default",
         spawn_timeout_s: float = 20.0,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
         if mode not in MODES:
             raise UnknownSandboxMode(f"unknown sandbox mode {mode!r} (use {' or '.join(MODES)})")
@@ -154,14 +162,35 @@ class WorkerPool:
         self._closed = False
         self._finalizer = weakref.finalize(self, _stop_all, self._workers)
         self.protections: list[Protection] = []
+        self._on_warning = on_warning
         try:
+            self._start_workers()
             self._check_protections()
         except BaseException:
             self.close()
             raise
 
+    def _start_workers(self) -> None:
+        """Start every worker at once: each is an interpreter start and a numpy import, so in
+        parallel the pool is ready in the time of one, and no later spawn waits for a start."""
+        failures: list[BaseException] = []
+
+        def start(index: int) -> None:
+            try:
+                self._workers[index] = _Worker(os.path.join(self._scratch_root, f"worker-{index}"), self.mode)
+            except BaseException as exc:  # noqa: BLE001 - raised below, in the caller's thread
+                failures.append(exc)
+
+        threads = [threading.Thread(target=start, args=(i,), daemon=True) for i in range(self.n_workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+
     def _check_protections(self) -> None:
-        """Start the first worker, probe a child of it, and hold the mode to what it found."""
+        """Probe a child of the first worker, and hold the mode to what it found."""
         worker = self._worker()
         found = {p.name: p for p in worker.protections}
         with self.spawn(Limits(wall_s=30)) as child:
@@ -179,7 +208,9 @@ class WorkerPool:
         if self.mode == "strict" and missing:
             raise SandboxUnavailable("strict sandbox unavailable: " + "; ".join(missing))
         unavailable = [p.name for p in self.protections if not p.available]
-        if unavailable:
+        if unavailable and self._on_warning is not None:
+            self._on_warning("sandbox runs without: " + ", ".join(unavailable) + " (see `selftaught doctor`)")
+        elif unavailable:
             warnings.warn(
                 "sandbox runs without: " + ", ".join(unavailable) + " (see `selftaught doctor`)",
                 SandboxWarning,

@@ -2,6 +2,7 @@
 
 - `Recorder` (recorder.py): every store write and the progress counters, with bounded events;
 - `Scorer` (scorer.py): hidden utilities, memoized by source digest, at most one per core;
+- the `Executor` (executors/): where improver children and scorings run (this machine, or Ray);
 - `RunControl` (control.py): whether the run goes on, and the children to kill when it stops.
 
 `RunContext` composes them behind the methods improver runs and the loop use, so that
@@ -15,11 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from selftaught.config import RunConfig
+from selftaught.executors.base import Executor, RunningJob
+from selftaught.executors.local import LocalExecutor
 from selftaught.models.base import ModelBackend
 from selftaught.models.cache import ResponseSource
 from selftaught.models.facade import CallRecord, LanguageModel
 from selftaught.models.limits import UsageLimiter
-from selftaught.sandbox.pool import Child, WorkerPool
+from selftaught.sandbox.pool import WorkerPool
 from selftaught.stop.control import RunControl
 from selftaught.stop.recorder import Counters, ProgressCallback, Recorder
 from selftaught.stop.scorer import KnownScore, Scorer
@@ -49,7 +52,7 @@ class RunContext:
         self,
         config: RunConfig,
         tasks: list[Task],
-        pool: WorkerPool,
+        pool: WorkerPool | Executor,
         backend: ModelBackend,
         store: Store | None = None,
         run_id: str | None = None,
@@ -65,16 +68,24 @@ class RunContext:
         self.cache = cache
         self.control = RunControl(limiter or UsageLimiter())
         self.recorder = Recorder(store, run_id, attempt=attempt, on_progress=on_progress)
-        self.scorer = Scorer(pool, scoring=config.scoring)
+        self.scorer = Scorer(_as_executor(pool), scoring=config.scoring)
 
     # --- the parts' state, under the names callers know --------------------------------------
     @property
+    def executor(self) -> Executor:
+        return self.scorer.executor
+
+    @property
     def pool(self) -> WorkerPool:
-        return self.scorer.pool
+        """The local worker pool (only a local executor has one here)."""
+        executor = self.scorer.executor
+        if not isinstance(executor, LocalExecutor):
+            raise AttributeError(f"the {executor.name} executor has no local worker pool")
+        return executor.pool
 
     @pool.setter
-    def pool(self, pool: WorkerPool) -> None:
-        self.scorer.pool = pool
+    def pool(self, pool: WorkerPool | Executor) -> None:
+        self.scorer.executor = _as_executor(pool)
 
     @property
     def store(self) -> Store | None:
@@ -105,10 +116,10 @@ class RunContext:
         """Stop the run: refuse further model calls and kill every improver child now."""
         self.control.stop(reason, clean)
 
-    def track(self, child: Child) -> None:
+    def track(self, child: RunningJob) -> None:
         self.control.track(child)
 
-    def untrack(self, child: Child) -> None:
+    def untrack(self, child: RunningJob) -> None:
         self.control.untrack(child)
 
     # --- model ---------------------------------------------------------------------------------
@@ -125,7 +136,8 @@ class RunContext:
             max_tokens=self.config.max_tokens,
             recorder=record,
             cache=self.cache,
-            stream=scope.stream,
+            # a nonzero seed is part of the cache position: runs that differ only in seed get fresh answers
+            stream=scope.stream if not self.config.seed else f"seed{self.config.seed}/{scope.stream}",
             limiter=self.limiter,
         )
 
@@ -163,3 +175,8 @@ class RunContext:
     ) -> None:
         """Record how an improver run ended: status, error, the source it returned, its scores."""
         self.recorder.finish_improver_run(scope, outcome, result_kind, scores)
+
+
+def _as_executor(pool: WorkerPool | Executor) -> Executor:
+    """A worker pool given where an executor is wanted runs locally (and is left open)."""
+    return LocalExecutor(pool) if isinstance(pool, WorkerPool) else pool

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from selftaught.executors.base import RunningJob
 from selftaught.models.limits import UsageLimiter
-from selftaught.sandbox.pool import Child
 
 
 class RunControl:
@@ -14,7 +14,7 @@ class RunControl:
     def __init__(self, limiter: UsageLimiter) -> None:
         self.limiter = limiter
         self._lock = threading.Lock()
-        self._children: dict[int, Child] = {}
+        self._children: dict[int, RunningJob] = {}
 
     def check_running(self) -> None:
         """Raise RunStopped if the run has been stopped."""
@@ -29,12 +29,12 @@ class RunControl:
         for child in children:
             child.kill()
 
-    def track(self, child: Child) -> None:
+    def track(self, child: RunningJob) -> None:
         with self._lock:
             self._children[id(child)] = child
         if self.limiter.stopped is not None:
             child.kill()
 
-    def untrack(self, child: Child) -> None:
+    def untrack(self, child: RunningJob) -> None:
         with self._lock:
             self._children.pop(id(child), None)

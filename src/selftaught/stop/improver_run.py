@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from selftaught.executors.base import ImproverJob
 from selftaught.models.base import ModelError
 from selftaught.models.facade import BudgetExceeded
 from selftaught.sandbox.child_handle import RequestAnswer
@@ -155,28 +156,32 @@ def run_improver(
 ) -> ImproverOutcome:
     """Run `improve_algorithm(initial_solution, utility, language_model)` from `improver_source`."""
     timeout_s = ctx.config.timeout_s if timeout_s is None else timeout_s
-    server = _RequestServer(ctx, utility, scope, improver_source)
-    limits = Limits(wall_s=timeout_s, cpu_s=int(timeout_s) + 30)
+    servers: list[_RequestServer] = []
+
+    def make_server() -> _RequestServer:  # a rescheduled run starts again with fresh budgets
+        servers.append(_RequestServer(ctx, utility, scope, improver_source))
+        return servers[-1]
+
+    job = ImproverJob(
+        {
+            "op": "improve",
+            "source": improver_source,
+            "initial_solution": initial_solution,
+            "utility_str": utility.str,
+            "utility_budget": utility.budget,
+            "lm_budget": ctx.config.calls,
+            "max_responses_per_call": ctx.config.samples,
+            "seed": stable_seed("improver", ctx.config.seed, scope.stream),
+        },
+        Limits(wall_s=timeout_s, cpu_s=int(timeout_s) + 30),
+    )
     ctx.check_running()
-    with ctx.pool.spawn(limits) as child:
-        ctx.track(child)
-        try:
-            reply = child.run(
-                {
-                    "op": "improve",
-                    "source": improver_source,
-                    "initial_solution": initial_solution,
-                    "utility_str": utility.str,
-                    "utility_budget": utility.budget,
-                    "lm_budget": ctx.config.calls,
-                    "max_responses_per_call": ctx.config.samples,
-                    "seed": stable_seed("improver", ctx.config.seed, scope.stream),
-                },
-                on_request=server,
-            )
-        finally:
-            ctx.untrack(child)
-            server.record_refusals()
+    try:
+        reply = ctx.executor.run_improver(job, make_server, tracker=ctx.control)
+    finally:
+        if servers:
+            servers[-1].record_refusals()
+    server = servers[-1]
     ctx.check_running()  # a child killed because the run stopped is not a failure of the improver
     calls, uses = server.model.uses, server.utility_uses
     if server.abort_reason is not None:

@@ -78,10 +78,7 @@ def _one_repeat(
         meta_call=meta_call,
     )
     outcome = run_improver(ctx, improver_source, task.seed_solution(), TaskUtility(ctx, task), run_scope)
-    scores = {
-        split: ctx.score(task, outcome.solution, split, run_scope).score if outcome.ok else 0.0
-        for split in splits
-    }
+    scores = _split_scores(ctx, task, outcome, splits, run_scope)
     ctx.finish_improver_run(run_scope, outcome, "solution", scores)
     ctx.progress()
     return RepeatResult(task.name, repeat, outcome, scores)
@@ -100,6 +97,20 @@ def run_repeat(
 ) -> RepeatResult:
     """One improver run on `task`'s seed, recorded on stream `<scope>/<segment>/<task>/r<repeat>`, scored."""
     return _one_repeat(ctx, improver_source, task, repeat, splits, _Where(scope, purpose, segment, None))
+
+
+def _split_scores(
+    ctx: RunContext, task: Task, outcome: ImproverOutcome, splits: tuple[str, ...], scope: Scope
+) -> dict[str, float]:
+    """The returned solution's score on each split, the splits scored at the same time (each
+    is on the iteration's critical path when it is the last repeat to finish)."""
+    if not outcome.ok:
+        return dict.fromkeys(splits, 0.0)
+    if len(splits) == 1:
+        return {splits[0]: ctx.score(task, outcome.solution, splits[0], scope).score}
+    with ThreadPoolExecutor(max_workers=len(splits), thread_name_prefix="split") as pool:
+        futures = {split: pool.submit(ctx.score, task, outcome.solution, split, scope) for split in splits}
+        return {split: future.result().score for split, future in futures.items()}
 
 
 def evaluate_improver(

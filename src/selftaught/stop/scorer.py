@@ -7,16 +7,15 @@ sources keeps only their digests and scores in memory.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from selftaught.sandbox.pool import WorkerPool
+from selftaught.executors.base import Executor
 from selftaught.store.store import source_hash
 from selftaught.tasks.base import Task
-from selftaught.tasks.scoring import SolutionScore, score_solution
+from selftaught.tasks.scoring import SolutionScore
 
 
 @dataclass(frozen=True)
@@ -35,12 +34,12 @@ OnScored = Callable[[str, str, str, SolutionScore], None]  # code, task name, sp
 class Scorer:
     """Scores `code` on a task's split once per run; concurrent askers of the same key wait for one result."""
 
-    def __init__(self, pool: WorkerPool, *, scoring: str = "strict", cpu_slots: int | None = None) -> None:
-        self.pool = pool
+    def __init__(self, executor: Executor, *, scoring: str = "strict", cpu_slots: int | None = None) -> None:
+        self.executor = executor
         self.scoring = scoring
         self._memo: dict[tuple[str, str, str], Future[SolutionScore]] = {}
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(max(1, cpu_slots or os.cpu_count() or 1))
+        self._slots = threading.BoundedSemaphore(max(1, cpu_slots or executor.cpu_slots))
 
     def prefill(self, known: Iterable[KnownScore]) -> None:
         """Seed the memo with evaluations recorded earlier (resume: never score twice)."""
@@ -75,4 +74,4 @@ class Scorer:
         return result
 
     def _score(self, task: Task, code: str, split: str) -> SolutionScore:
-        return score_solution(task, code, split, self.pool, scoring=self.scoring)
+        return self.executor.score(task, code, split, self.scoring)

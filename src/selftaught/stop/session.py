@@ -6,6 +6,7 @@ run started from Python, from the command line or from a test takes one path.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Literal
 
 from selftaught.config import RunConfig
 from selftaught.errors import UserInputError
+from selftaught.executors.base import Executor
 from selftaught.models.base import ModelBackend
 from selftaught.models.limits import Prices, RunStopped, UsageLimiter
 from selftaught.sandbox.pool import WorkerPool
@@ -43,6 +45,76 @@ def start_pool(
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return pool
+
+
+def start_executor(config: RunConfig, on_warning: WarningCallback | None = None) -> Executor:
+    """The run's executor (`config.executor`), its sandbox held to `config.sandbox`."""
+    from selftaught.executors.base import start_executor as start
+
+    if config.sandbox not in ("default", "strict"):
+        raise UserInputError(f"unknown sandbox mode {config.sandbox!r} (use default or strict)")
+    messages: list[str] = []
+    address = config.ray_address
+    executor = start(config.executor, config.sandbox, ray_address=address, on_warning=messages.append)
+    _deliver(messages, on_warning)
+    return executor
+
+
+def _deliver(messages: list[str], on_warning: WarningCallback | None) -> None:
+    from selftaught.sandbox.pool import SandboxWarning
+
+    for message in messages:
+        if on_warning is not None:
+            on_warning(message)
+        else:
+            warnings.warn(message, SandboxWarning, stacklevel=3)
+
+
+class ExecutorStart:
+    """Starts the executor in a thread, so that its workers start while the model backend loads.
+
+    The workers are processes of their own, so the two overlap (the pool's start was a
+    third of a run's start-up). `result()` waits and raises what the start raised; its
+    warnings are delivered then, in the caller's thread. `discard()` closes it unused. Only
+    the local executor starts in a thread: Ray's daemons get a death signal tied to the
+    thread that starts them, so Ray starts in the caller's.
+    """
+
+    def __init__(self, config: RunConfig) -> None:
+        self._config = config
+        self._messages: list[str] = []
+        self._executor: Executor | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="executor-start", daemon=True)
+        if config.executor == "local":
+            self._thread.start()
+        else:  # Ray's daemons die with the thread that started them (their death signal): start it here
+            self._start()
+
+    def _start(self) -> None:
+        from selftaught.executors.base import start_executor as start
+
+        config = self._config
+        try:
+            address, warn = config.ray_address, self._messages.append
+            self._executor = start(config.executor, config.sandbox, ray_address=address, on_warning=warn)
+        except BaseException as exc:  # noqa: BLE001 - raised in result(), in the caller's thread
+            self._error = exc
+
+    def result(self, on_warning: WarningCallback | None = None) -> Executor:
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._executor is not None
+        _deliver(self._messages, on_warning)
+        return self._executor
+
+    def discard(self) -> None:
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._executor is not None:
+            close_quietly(self._executor)
 
 
 def open_store(path: str | Path, *, must_exist: bool = False) -> Store:
@@ -81,7 +153,7 @@ def make_context(
     backend: ModelBackend,
     store: Store,
     run_id: str,
-    pool: WorkerPool,
+    pool: WorkerPool | Executor,
     on_progress: ProgressCallback | None = None,
     attempt: int = 1,
     limiter: UsageLimiter | None = None,

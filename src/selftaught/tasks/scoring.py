@@ -11,7 +11,10 @@ Max-Cut matrix takes about 16 ms to encode, send and decode as JSON, a sixth of 
 every instance's arguments through a trusted no-op function; that round trip is the
 instance's credit, subtracted from the time charged to the candidate (and added to its
 kill deadline). The credit is measured while only our code runs in the child, so the
-candidate cannot inflate it; it is capped at half the time limit.
+candidate cannot inflate it; it is capped at half the time limit. It depends on the
+instance, not on the candidate, so it is measured once per task and split and reused for
+CREDIT_MAX_AGE_S (measuring it on every scoring doubled the calls a scoring makes; measuring
+it again now and then follows the machine's load).
 
 Two scoring modes: `strict` (the default) scores each instance on its own and accepts
 only honest answers; `reference` applies the reference implementation's rules, split
@@ -36,10 +39,14 @@ from selftaught.tasks.base import SCORING_MODES, Instance, ReferenceRules, Split
 LOAD_TIMEOUT_S = 10.0
 GIVE_UP_AFTER_KILLS = 3  # consecutive killed instances after which the rest score 0
 MAX_CREDIT_SHARE = 0.5  # transfer credit never exceeds this share of the time limit
+CREDIT_MAX_AGE_S = 10.0  # a measured transfer credit is reused this long
 ECHO_ENTRY = "_selftaught_echo"
 ECHO_SOURCE = f"def {ECHO_ENTRY}(*args):\n    return None\n"
 
 _WIRE_CACHE: weakref.WeakKeyDictionary[Task, dict[str, list[Any]]] = weakref.WeakKeyDictionary()
+_CREDIT_CACHE: weakref.WeakKeyDictionary[Task, dict[str, tuple[float, list[float]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -72,17 +79,37 @@ def wire_args(task: Task, split: str, instances: list[Instance]) -> list[Any]:
     return per_task[split]
 
 
-def measure_transfer(child: Child, wires: list[Any], limit: float) -> list[float]:
-    """Round-trip time of each instance's arguments through a trusted echo (no candidate code yet)."""
+def measure_transfer(child: Child, wires: list[Any], limit: float) -> list[float] | None:
+    """Round-trip time of each instance's arguments through a trusted echo (no candidate code yet).
+
+    None if the echo could not be measured (the candidate then gets no credit, and the
+    next scoring measures again).
+    """
     cap = MAX_CREDIT_SHARE * limit
     loaded = child.run({"op": "load", "source": ECHO_SOURCE, "entry": ECHO_ENTRY}, wall_s=LOAD_TIMEOUT_S)
     if not loaded.ok:
-        return [0.0] * len(wires)
+        return None
     credits = []
     for wire in wires:
         reply = child.run({"op": "call", "args": wire}, wall_s=LOAD_TIMEOUT_S)
-        credits.append(min(reply.elapsed_s, cap) if reply.ok else 0.0)
+        if not reply.ok:
+            return None
+        credits.append(min(reply.elapsed_s, cap))
     return credits
+
+
+def transfer_credits(task: Task, split: str, child: Child, wires: list[Any]) -> list[float]:
+    """Each instance's transfer credit: measured with `child`, then reused for CREDIT_MAX_AGE_S."""
+    per_task = _CREDIT_CACHE.setdefault(task, {})
+    known = per_task.get(split)
+    now = time.monotonic()
+    if known is not None and len(known[1]) == len(wires) and now - known[0] < CREDIT_MAX_AGE_S:
+        return known[1]
+    measured = measure_transfer(child, wires, task.time_limit_s)
+    if measured is None:
+        return [0.0] * len(wires)
+    per_task[split] = (now, measured)
+    return measured
 
 
 @dataclass
@@ -156,7 +183,7 @@ def score_solution(
             if child is None:
                 child = pool.spawn(limits)
                 if credits is None:
-                    credits = measure_transfer(child, wires, limit)
+                    credits = transfer_credits(task, split, child, wires)
                 loaded = child.run(
                     {"op": "load", "source": program, "entry": task.entry, "seed": seed},
                     wall_s=LOAD_TIMEOUT_S,

@@ -1,0 +1,274 @@
+"""The Ray executor: improver runs and scorings spread over a Ray cluster's nodes.
+
+Each node runs one long-lived actor (`node.NodeRunner`) holding the same hardened
+worker pool a local run uses, sized to the node's cores and held to the run's
+`--sandbox` mode; a node that cannot give that mode refuses to join, with its reason.
+The orchestrator keeps model calls, budgets, the response cache and the store: an
+improver's requests come back here one at a time (`start` returns the first, each
+`answer` the next), so the trust boundary is where it is on one machine. A lost actor's
+in-flight work runs again on another; since only the orchestrator records results, and
+only when they come back, nothing recorded is redone.
+
+`pip install 'selftaught[ray]'` on every node; see docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from selftaught.executors.base import ImproverJob, Tracker
+from selftaught.executors.node import NodeInfo, NodeRunner, Step
+from selftaught.sandbox.child_handle import Reply, RequestHandler
+from selftaught.sandbox.errors import SandboxError, SandboxUnavailable
+from selftaught.sandbox.isolation import Protection
+
+if TYPE_CHECKING:
+    from selftaught.tasks.base import Task
+    from selftaught.tasks.scoring import SolutionScore
+
+ACTOR_THREADS = 512  # relayed runs and scorings one actor serves at once (its calls mostly wait)
+_ACTOR_CLASS: Any = None
+
+
+class ExecutorLost(SandboxError):
+    """Every node of the cluster is gone: nothing is left to run on."""
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        from selftaught.errors import UserInputError
+
+        raise UserInputError("--executor ray needs Ray: pip install 'selftaught[ray]'") from exc
+    return ray
+
+
+def _actor_class() -> Any:
+    global _ACTOR_CLASS
+    if _ACTOR_CLASS is None:
+        _ACTOR_CLASS = _ray().remote(NodeRunner)
+    return _ACTOR_CLASS
+
+
+@dataclass
+class _Node:
+    """The orchestrator's view of one joined node's actor."""
+
+    info: NodeInfo
+    actor: Any
+    in_flight: int = 0
+    served: int = 0  # improver runs and scorings it brought back
+    alive: bool = True
+
+
+@dataclass
+class _RemoteRun:
+    """An improver run in flight on a node; the run's control kills it through its actor."""
+
+    node: _Node
+    job_id: str
+    killed: bool = False
+
+    def kill(self) -> None:
+        self.killed = True  # a run stopped before its start never starts
+        if self.node.alive:
+            try:
+                self.node.actor.kill.remote(self.job_id)
+            except Exception:  # noqa: BLE001 - the actor may be gone already
+                pass
+
+
+class RayExecutor:
+    """Runs improvers and scorings on the actors of the nodes that joined."""
+
+    name = "ray"
+
+    def __init__(self, nodes: list[_Node], *, owns_ray: bool = False) -> None:
+        self._nodes = nodes
+        self._owns_ray = owns_ray
+        self._lock = threading.Lock()
+        self._order = itertools.count()
+        self._task_refs: dict[int, tuple[Task, str, Any]] = {}
+        self.cpu_slots = max(1, sum(n.info.n_workers for n in nodes))
+        self._protections = _weakest([n.info for n in nodes])
+
+    @property
+    def protections(self) -> list[Protection]:
+        return self._protections
+
+    @classmethod
+    def connect(
+        cls, mode: str, *, address: str | None = None, on_warning: Callable[[str], None] | None = None
+    ) -> RayExecutor:
+        """Join the cluster at `address` (or the one this process is connected to, or a new local one)."""
+        ray = _ray()
+        owns = not ray.is_initialized()
+        if owns:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            return cls(_join(ray, mode, on_warning), owns_ray=owns)
+        except BaseException:
+            if owns:
+                ray.shutdown()
+            raise
+
+    # --- scheduling ------------------------------------------------------------------------------
+    def _pick(self) -> _Node:
+        """The live node with the least work in flight per worker (ties in turn)."""
+        with self._lock:
+            live = [n for n in self._nodes if n.alive]
+            if not live:
+                raise ExecutorLost("no Ray node is left to run on")
+            turn = next(self._order)
+            node = min(
+                live, key=lambda n: (n.in_flight / n.info.n_workers, (live.index(n) - turn) % len(live))
+            )
+            node.in_flight += 1
+            return node
+
+    def _done(self, node: _Node, lost: bool = False) -> None:
+        with self._lock:
+            node.in_flight -= 1
+            if lost:
+                node.alive = False
+            else:
+                node.served += 1
+
+    def live_nodes(self) -> list[NodeInfo]:
+        """The nodes still in use (for diagnostics and tests)."""
+        return [n.info for n in self._nodes if n.alive]
+
+    def usage(self) -> dict[str, int]:
+        """How many improver runs and scorings each joined node brought back, by Ray node id."""
+        return {n.info.node: n.served for n in self._nodes}
+
+    # --- work ------------------------------------------------------------------------------------
+    def run_improver(
+        self, job: ImproverJob, make_handler: Callable[[], RequestHandler], tracker: Tracker | None = None
+    ) -> Reply:
+        ray = _ray()
+        while True:
+            node = self._pick()
+            run = _RemoteRun(node, uuid.uuid4().hex)
+            handler = make_handler()  # a run started again gets fresh budgets
+            if tracker is not None:
+                tracker.track(run)
+            try:
+                if run.killed:
+                    self._done(node)
+                    return Reply(
+                        False, error_kind="crashed", error="the run stopped before this improver started"
+                    )
+                step: Step = ray.get(node.actor.start.remote(run.job_id, job.command, job.limits))
+                while step.reply is None:
+                    assert step.request is not None
+                    answer = handler(step.request)
+                    step = ray.get(node.actor.answer.remote(run.job_id, answer))
+                self._done(node)
+                return step.reply
+            except ray.exceptions.RayActorError:
+                self._done(node, lost=True)  # run it again elsewhere
+            except BaseException:
+                self._done(node)
+                run.kill()
+                raise
+            finally:
+                if tracker is not None:
+                    tracker.untrack(run)
+
+    def score(self, task: Task, code: str, split: str, scoring: str) -> SolutionScore:
+        ray = _ray()
+        key, ref = self._task_ref(task)
+        while True:
+            node = self._pick()
+            try:
+                result: SolutionScore = ray.get(node.actor.score.remote(key, [ref], code, split, scoring))
+            except ray.exceptions.RayActorError:
+                self._done(node, lost=True)  # scoring is pure: score it again elsewhere
+                continue
+            except BaseException:
+                self._done(node)
+                raise
+            self._done(node)
+            return result
+
+    def _task_ref(self, task: Task) -> tuple[str, Any]:
+        """The task in the object store, put there once; nodes keep their copy by its key."""
+        with self._lock:
+            known = self._task_refs.get(id(task))
+            if known is None or known[0] is not task:
+                known = (task, f"{task.name}-{uuid.uuid4().hex[:12]}", _ray().put(task))
+                self._task_refs[id(task)] = known
+            return known[1], known[2]
+
+    def close(self) -> None:
+        ray = _ray()
+        for node in self._nodes:
+            if node.alive:
+                try:
+                    ray.get(node.actor.close.remote(), timeout=30)
+                except Exception:  # noqa: BLE001 - closing must not hide the run's outcome
+                    pass
+                ray.kill(node.actor)
+                node.alive = False
+        if self._owns_ray:
+            ray.shutdown()
+
+
+def _join(ray: Any, mode: str, on_warning: Callable[[str], None] | None) -> list[_Node]:
+    """Start one actor per live node, sized to its cores; keep those whose sandbox holds to `mode`."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    actor_class = _actor_class()
+    candidates = []
+    for entry in ray.nodes():
+        if not entry.get("Alive"):
+            continue
+        node_id = entry["NodeID"]
+        cores = max(1, int(entry.get("Resources", {}).get("CPU", 1)))
+        actor = actor_class.options(
+            num_cpus=0,
+            max_concurrency=ACTOR_THREADS,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+        ).remote(node_id, mode, cores)
+        candidates.append(actor)
+    infos: list[NodeInfo] = ray.get([actor.info.remote() for actor in candidates])
+    joined, refusals = [], []
+    for actor, info in zip(candidates, infos, strict=True):
+        if info.refusal is not None:
+            refusals.append(f"node {info.host} ({info.node[:12]}) refuses to join: {info.refusal}")
+            ray.kill(actor)
+            continue
+        joined.append(_Node(info, actor))
+        for message in info.warnings:
+            _warn(on_warning, f"node {info.host} ({info.node[:12]}): {message}")
+    for message in refusals:
+        _warn(on_warning, message)
+    if not joined:
+        raise SandboxUnavailable(
+            "no Ray node can run the sandbox: " + "; ".join(refusals or ["no live node"])
+        )
+    return joined
+
+
+def _warn(on_warning: Callable[[str], None] | None, message: str) -> None:
+    if on_warning is not None:
+        on_warning(message)
+
+
+def _weakest(infos: list[NodeInfo]) -> list[Protection]:
+    """Each protection as the weakest joined node has it: available only where every node has it."""
+    merged: dict[str, Protection] = {}
+    for info in infos:
+        for raw in info.protections:
+            protection = Protection(**raw)
+            held = merged.get(protection.name)
+            if held is None or (held.available and not protection.available):
+                merged[protection.name] = protection
+    return list(merged.values())

@@ -1,0 +1,38 @@
+"""An experiment on the two-node Ray cluster records the numbers the local executor records."""
+
+from __future__ import annotations
+
+import pytest
+
+import selftaught
+from selftaught.experiments import experiment_transfer
+from tests.conftest import EXAMPLE_MODEL
+
+pytestmark = pytest.mark.ray
+
+
+def _transfer(tmp_path, name: str, executor: str, improver: str):
+    config = selftaught.RunConfig(
+        model=f"script:{EXAMPLE_MODEL}",
+        tasks=["parity_noiseless"],
+        n_tests=2,
+        samples=3,
+        calls=2,
+        executor=executor,
+    )
+    store = selftaught.open_store(tmp_path / f"{name}.db", create=True)
+    return experiment_transfer(config, improver, store=store), store
+
+
+def test_a_transfer_experiment_on_ray_equals_the_local_one(ray_cluster, tmp_path):
+    from pathlib import Path
+
+    from tests.experiments.test_experiments import SEED_IMPROVER
+
+    improver = tmp_path / "improver.py"
+    improver.write_text(Path(SEED_IMPROVER).read_text())
+    on_ray, ray_store = _transfer(tmp_path, "ray", "ray", str(improver))
+    local, _ = _transfer(tmp_path, "local", "local", str(improver))
+    assert [r.to_json() for r in on_ray.rows] == [r.to_json() for r in local.rows]
+    assert ray_store.run(on_ray.id).config["executor"] == "ray"
+    assert len(ray_store.improver_runs(on_ray.id)) == 4  # two arms x two repeats, all recorded

@@ -1,0 +1,90 @@
+"""Joining a cluster: a node whose sandbox is weaker than the run's mode refuses, with its reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from selftaught.executors import node as node_module
+from selftaught.executors.node import NodeInfo, NodeRunner
+from selftaught.sandbox.errors import SandboxUnavailable
+
+pytest.importorskip("ray", reason="needs selftaught[ray]")
+pytestmark = pytest.mark.ray
+
+
+def test_a_node_without_strict_protections_refuses_with_the_reason(monkeypatch):
+    def no_strict(*args, **kwargs):
+        raise SandboxUnavailable("strict sandbox unavailable: filesystem isolation: no Landlock")
+
+    monkeypatch.setattr(node_module, "WorkerPool", no_strict)
+    runner = NodeRunner("node-a", "strict", 2)
+    info = runner.info()
+    assert info.refusal == "strict sandbox unavailable: filesystem isolation: no Landlock"
+    assert info.protections == []
+    with pytest.raises(Exception, match="no Landlock"):
+        runner.start("job", {"op": "improve"}, None)
+
+
+class _FakeRef:
+    def __init__(self, value):
+        self.value = value
+
+
+class _FakeActor:
+    def __init__(self, info: NodeInfo) -> None:
+        self.info = type("M", (), {"remote": staticmethod(lambda: _FakeRef(info))})()
+
+
+class _FakeActorClass:
+    def __init__(self, infos: dict[str, NodeInfo]) -> None:
+        self.infos = infos
+
+    def options(self, **options):
+        return type(
+            "O", (), {"remote": staticmethod(lambda node, mode, cores: _FakeActor(self.infos[node]))}
+        )()
+
+
+class _FakeRay:
+    """The few Ray calls joining makes, over canned node answers."""
+
+    def __init__(self, infos: dict[str, NodeInfo]) -> None:
+        self.infos = infos
+        self.killed: list = []
+
+    def nodes(self):
+        return [{"NodeID": node, "Alive": True, "Resources": {"CPU": 2.0}} for node in self.infos]
+
+    def get(self, refs):
+        return [ref.value for ref in refs]
+
+    def kill(self, actor):
+        self.killed.append(actor)
+
+
+def test_joining_keeps_nodes_that_hold_the_mode_and_names_those_that_refuse(monkeypatch):
+    from selftaught.executors import ray as ray_executor
+
+    strong = NodeInfo("a1" * 28, "strong", 2, [{"name": "seccomp filter", "available": True, "detail": ""}])
+    weak = NodeInfo("b2" * 28, "weak", 2, refusal="strict sandbox unavailable: process isolation: not root")
+    fake = _FakeRay({strong.node: strong, weak.node: weak})
+    monkeypatch.setattr(ray_executor, "_actor_class", lambda: _FakeActorClass(fake.infos))
+    told: list[str] = []
+    joined = ray_executor._join(fake, "strict", told.append)
+    assert [n.info.host for n in joined] == ["strong"]
+    assert len(fake.killed) == 1
+    assert told == [f"node weak ({'b2' * 6}) refuses to join: {weak.refusal}"]
+
+    fake_all_weak = _FakeRay({weak.node: weak})
+    monkeypatch.setattr(ray_executor, "_actor_class", lambda: _FakeActorClass(fake_all_weak.infos))
+    with pytest.raises(SandboxUnavailable, match="not root"):
+        ray_executor._join(fake_all_weak, "strict", None)
+
+
+def test_the_cluster_reports_each_protection_as_its_weakest_node_has_it():
+    from selftaught.executors.ray import _weakest
+
+    one = NodeInfo("a", "a", 1, [{"name": "seccomp filter", "available": True, "detail": "yes"}])
+    two = NodeInfo("b", "b", 1, [{"name": "seccomp filter", "available": False, "detail": "old kernel"}])
+    (merged,) = _weakest([one, two])
+    assert not merged.available and merged.detail == "old kernel"
