@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from tests.conftest import run_cli
 
@@ -57,22 +58,33 @@ def respond(system, user, temperature, sample):
 
 
 def test_show_says_when_no_candidate_scored(tmp_path):
+    """Every candidate failed: show says none scored and gives u(s) (from a seed-score cache we wrote)."""
+    from selftaught.tasks import get_task
+    from selftaught.tasks.seed_scores import cache_key
+
     model = tmp_path / "pandas_model.py"
     model.write_text(ALWAYS_PANDAS)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    entry = {"val": 0.625, "test": 0.5, "task": "parity_noise", "measured_at": 0.0}
+    (cache / "seed_scores.json").write_text(json.dumps({cache_key(get_task("parity_noise")): entry}))
+    env = {**os.environ, "SELFTAUGHT_CACHE_DIR": str(cache)}
     store = tmp_path / "runs.db"
     ran = run_cli(
         "run", "--model", f"script:{model}", "--iterations", "0", "--n-tests", "1", "--samples", "2",
-        "--calls", "1", "--store", str(store), "--json",
+        "--calls", "1", "--store", str(store), "--json", env=env,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     run_id = json.loads(ran.stdout)["run_id"]
-    shown = run_cli("show", run_id, "--store", str(store))
+    shown = run_cli("show", run_id, "--store", str(store), env=env)
     assert shown.returncode == 0, shown.stderr
     text = " ".join(shown.stdout.split())
     assert (
         "solutions: 1 candidates written by the model, 0 scored, 1 failed (1 missing module pandas)" in text
     )
-    assert "best candidate: none scored; u(s) on val 0.5" in text
-    counts = json.loads(run_cli("show", run_id, "--store", str(store), "--json").stdout)["candidates"][0]
+    assert "best candidate: none scored; u(s) on val 0.625 (parity_noise)" in text
+    counts = json.loads(run_cli("show", run_id, "--store", str(store), "--json", env=env).stdout)[
+        "candidates"
+    ][0]
     assert counts["solutions"]["failures"] == {"missing module pandas": 1}
     assert counts["solutions"]["best_val"] is None and counts["solutions"]["better_than_seed"] is None
