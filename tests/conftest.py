@@ -81,7 +81,9 @@ def load_respond(path: Path):
     return module.respond
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run the real command line (`python -m selftaught`) and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "selftaught", *args],
@@ -89,5 +91,5 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> sub
         text=True,
         env=env,
         cwd=cwd,
-        timeout=600,
+        timeout=timeout,
     )

@@ -45,17 +45,28 @@ class _FakeActorClass:
         )()
 
 
-class _FakeRay:
-    """The few Ray calls joining makes, over canned node answers."""
+class _GetTimeoutError(Exception):
+    pass
 
-    def __init__(self, infos: dict[str, NodeInfo]) -> None:
+
+class _FakeRay:
+    """The few Ray calls joining makes, over canned node answers (or none, when `silent`)."""
+
+    exceptions = type("exceptions", (), {"GetTimeoutError": _GetTimeoutError})
+
+    def __init__(self, infos: dict[str, NodeInfo], silent: bool = False) -> None:
         self.infos = infos
         self.killed: list = []
+        self.silent = silent
+        self.timeouts: list = []
 
     def nodes(self):
         return [{"NodeID": node, "Alive": True, "Resources": {"CPU": 2.0}} for node in self.infos]
 
-    def get(self, refs):
+    def get(self, refs, timeout=None):
+        self.timeouts.append(timeout)
+        if self.silent:
+            raise _GetTimeoutError()
         return [ref.value for ref in refs]
 
     def kill(self, actor):
@@ -79,6 +90,18 @@ def test_joining_keeps_nodes_that_hold_the_mode_and_names_those_that_refuse(monk
     monkeypatch.setattr(ray_executor, "_actor_class", lambda: _FakeActorClass(fake_all_weak.infos))
     with pytest.raises(SandboxUnavailable, match="not root"):
         ray_executor._join(fake_all_weak, "strict", None)
+
+
+def test_joining_gives_up_with_a_reason_when_no_actor_answers(monkeypatch):
+    from selftaught.executors import ray as ray_executor
+
+    info = NodeInfo("c3" * 28, "slow", 2)
+    fake = _FakeRay({info.node: info}, silent=True)
+    monkeypatch.setattr(ray_executor, "_actor_class", lambda: _FakeActorClass(fake.infos))
+    with pytest.raises(SandboxUnavailable, match="did not start within 180 s"):
+        ray_executor._join(fake, "default", None)
+    assert fake.timeouts == [ray_executor.JOIN_TIMEOUT_S]
+    assert len(fake.killed) == 1  # the actor that never answered is not left behind
 
 
 def test_the_cluster_reports_each_protection_as_its_weakest_node_has_it():

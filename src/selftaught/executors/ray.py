@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from selftaught.tasks.scoring import SolutionScore
 
 ACTOR_THREADS = 512  # relayed runs and scorings one actor serves at once (its calls mostly wait)
+JOIN_TIMEOUT_S = 180.0  # a node's actor that has not said what it can do by then is not coming
 _ACTOR_CLASS: Any = None
 
 
@@ -238,7 +239,15 @@ def _join(ray: Any, mode: str, on_warning: Callable[[str], None] | None) -> list
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
         ).remote(node_id, mode, cores)
         candidates.append(actor)
-    infos: list[NodeInfo] = ray.get([actor.info.remote() for actor in candidates])
+    try:
+        infos: list[NodeInfo] = ray.get([actor.info.remote() for actor in candidates], timeout=JOIN_TIMEOUT_S)
+    except ray.exceptions.GetTimeoutError:
+        for actor in candidates:
+            ray.kill(actor)
+        raise SandboxUnavailable(
+            f"the Ray nodes' sandbox actors did not start within {JOIN_TIMEOUT_S:.0f} s; "
+            "Ray's own logs (on the head node, /tmp/ray/session_latest/logs) say why"
+        ) from None
     joined, refusals = [], []
     for actor, info in zip(candidates, infos, strict=True):
         if info.refusal is not None:

@@ -36,7 +36,7 @@ class ResponseSource(Protocol):
 
     def get(self, key: str) -> dict[int, str]: ...
 
-    def put(self, key: str, sample: int, text: str, model_identity: str) -> None: ...
+    def put(self, key: str, samples: dict[int, str], model_identity: str) -> None: ...
 
 
 class ResponseCache:
@@ -49,8 +49,8 @@ class ResponseCache:
     def get(self, key: str) -> dict[int, str]:
         return self.store.cached_samples(key)
 
-    def put(self, key: str, sample: int, text: str, model_identity: str) -> None:
-        self.store.put_sample(key, sample, text, model_identity, self.run_id)
+    def put(self, key: str, samples: dict[int, str], model_identity: str) -> None:
+        self.store.put_samples(key, samples, model_identity, self.run_id)
 
 
 class RecordedResponses:
@@ -62,5 +62,5 @@ class RecordedResponses:
     def get(self, key: str) -> dict[int, str]:
         return dict(self._samples.get(key, {}))
 
-    def put(self, key: str, sample: int, text: str, model_identity: str) -> None:
+    def put(self, key: str, samples: dict[int, str], model_identity: str) -> None:
         pass

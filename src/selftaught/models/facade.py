@@ -191,11 +191,12 @@ class LanguageModel:
         if self._limiter is not None:
             self._limiter.after_call(response.prompt_tokens, response.completion_tokens)
         fresh = (list(response.completions) + [""] * len(missing))[: len(missing)]
-        merged = dict(cached)
-        for index, text in zip(missing, fresh, strict=True):
-            merged[index] = text
-            if text and self._cache is not None:
-                self._cache.put(key, index, text, response.model_identity)
+        received = dict(zip(missing, fresh, strict=True))
+        merged = {**cached, **received}
+        if self._cache is not None:
+            kept = {index: text for index, text in received.items() if text}
+            if kept:
+                self._cache.put(key, kept, response.model_identity)
         answers = [merged[i] for i in range(n)]
         self._emit(
             CallRecord(

@@ -171,13 +171,26 @@ class Store(ReadQueries):
         rows = self.query("SELECT sample, text FROM responses WHERE key = ?", (key,))
         return {int(r["sample"]): r["text"] for r in rows}
 
-    def put_sample(self, key: str, sample: int, text: str, model_identity: str, run_id: str | None) -> None:
+    def put_samples(self, key: str, samples: dict[int, str], model_identity: str, run_id: str | None) -> None:
+        """The samples of one answer, in one transaction: a crash stores all of them or none.
+
+        A resumed run asks again for a position whose samples are missing; storing them one by
+        one let a kill between two inserts leave a paid-for answer half-kept and asked for again.
+        """
+        now = time.time()
+        rows = [(key, sample, text, model_identity, run_id, now) for sample, text in samples.items()]
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO responses(key, sample, text, model_identity, run_id, created) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key, sample, text, model_identity, run_id, time.time()),
-            )
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO responses(key, sample, text, model_identity, run_id, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def recorded_samples(self, run_id: str) -> dict[str, dict[int, str]]:
         """The samples one run's model calls received, by cache key (the first answer per position)."""
