@@ -49,8 +49,10 @@ def count_candidates(pairs: list[tuple[str | None, Candidate]]) -> CandidateCoun
     return counts
 
 
-def _describe(counts: CandidateCounts, what: str) -> str:
-    text = f"{counts.produced} {what}, {counts.scored} scored, {counts.failed} failed"
+def _describe(counts: CandidateCounts, noun: str, how: str) -> str:
+    """`3 candidates written by the model, ...`: `noun` is singular and gets its plural here."""
+    plural = "" if counts.produced == 1 else "s"
+    text = f"{counts.produced} {noun}{plural} {how}, {counts.scored} scored, {counts.failed} failed"
     if counts.reasons:
         text += " (" + ", ".join(f"{n} {reason}" for reason, n in counts.reasons.most_common()) + ")"
     if counts.unscored:
@@ -75,10 +77,10 @@ def explain_run(data: ReportData) -> list[str]:
             head += f": {it.error_kind or 'failed'}" + (f": {_first_line(it.error)}" if it.error else "")
         lines.append(head)
         if improvers.produced:
-            lines.append("  improvers: " + _describe(improvers, "improvers proposed"))
+            lines.append("  improvers: " + _describe(improvers, "improver", "proposed"))
             if improvers.best is not None:
                 lines.append(f"  best proposed improver: validation meta-utility {improvers.best:.3f}")
-        lines.append("  solutions: " + _describe(solutions, "candidates written by the model"))
+        lines.append("  solutions: " + _describe(solutions, "candidate", "written by the model"))
         if solutions.best is not None:
             reference = data.seed_scores.get(solutions.best_task or "", {}).get("val")
             versus = f" against u(s) {reference:.3f}" if reference is not None else " (u(s) not recorded)"
