@@ -161,6 +161,28 @@ def main() -> None:
         f"load time over {len(times)} loads: median {statistics.median(times):.2f} s, "
         f"max {max(times):.2f} s; console errors {errors}; other requests {len(others)}"
     )
+    if 'id="packed"' in html:
+        opened = [visit(page, OPEN_PACKED).facts for _ in range(args.loads)]
+        how = "whole" if 'id="packed-note"' in html else "rests"
+        median_s = statistics.median(o["ms"] for o in opened) / 1000
+        print(
+            f"texts packed ({how}); opening one from its link, unpacking included, over "
+            f"{len(opened)} loads: median {median_s:.2f} s; opened: {all(o['length'] > 0 for o in opened)}"
+        )
+
+
+OPEN_PACKED = """async () => {
+    const link = Array.from(document.querySelectorAll('a[href^="#t"]'))
+        .find(a => !document.getElementById(a.getAttribute('href').slice(1)));
+    const button = document.querySelector('button.rest');
+    const id = link ? link.getAttribute('href').slice(1) : button.dataset.for;
+    const started = performance.now();
+    (link || button).click();
+    const block = () => document.getElementById(id);
+    const done = () => link ? block() : !block().querySelector('button');
+    while (!done() && performance.now() - started < 10000) await new Promise(r => setTimeout(r, 5));
+    return {ms: performance.now() - started, length: block().querySelector('pre').textContent.length};
+}"""
 
 
 if __name__ == "__main__":

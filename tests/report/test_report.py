@@ -159,3 +159,61 @@ def test_show_names_why_each_candidate_failed(scripted_run):
     shown = run_cli("show", scripted_run.run_id, "--store", str(scripted_run.store), "--json")
     data = json.loads(shown.stdout)
     assert any("missing module pandas" in line for line in data["explained"])
+
+
+UNPACK_ALL = """async () => {
+    const pause = () => new Promise(r => setTimeout(r, 25));
+    const wait = async (test) => { for (let i = 0; i < 200 && !test(); i++) await pause(); };
+    let opened = 0;
+    for (const button of Array.from(document.querySelectorAll('button.rest'))) {
+        const id = button.dataset.for;
+        button.click();
+        opened++;
+        await wait(() => !document.getElementById(id).querySelector('button.rest'));
+    }
+    for (const link of Array.from(document.querySelectorAll('a[href^="#t"]'))) {
+        const id = link.getAttribute('href').slice(1);
+        if (document.getElementById(id)) continue;
+        link.click();
+        opened++;
+        await wait(() => document.getElementById(id));
+    }
+    const texts = {};
+    for (const block of document.querySelectorAll('details[id^="t"]')) {
+        texts[block.id] = block.querySelector('pre').textContent;
+    }
+    return {
+        texts,
+        opened,
+        buttonsShown: document.querySelectorAll('button.rest:not([hidden])').length,
+        bold: Array.from(document.querySelectorAll('b')).filter(b => b.textContent === 'bold').length,
+    };
+}"""
+
+
+def _render_packed(data, marker: str) -> str:
+    """The page with the largest text budget under which its texts are packed the way `marker` shows."""
+    total = sum(len(t) for t in data.texts.values())
+    for budget in range(total, 0, -max(1, total // 100)):
+        html = render_report(data, text_budget=budget)
+        if marker in html:
+            return html
+    pytest.fail(f"no budget packs the texts with {marker}")
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=browser_missing() or "")
+@pytest.mark.parametrize("marker", ['class="rest"', 'id="packed-note"'], ids=["rests", "whole"])
+def test_packed_texts_open_whole_in_the_browser(scripted_run, tmp_path, marker):
+    from selftaught.report.texts import anchor
+
+    data = _data(scripted_run)
+    page = tmp_path / "report.html"
+    page.write_text(_render_packed(data, marker), encoding="utf-8")
+    seen = visit(page, UNPACK_ALL)
+    assert seen.console_errors == [] and seen.requests == [page.resolve().as_uri()]
+    texts = seen.facts["texts"]
+    by_anchor = {anchor(digest): text for digest, text in data.texts.items()}
+    assert len(texts) > 10 and seen.facts["opened"] > 0
+    assert all(text == by_anchor[name] for name, text in texts.items())  # shown + rest, or whole
+    assert seen.facts["buttonsShown"] == 0 and seen.facts["bold"] == 0
+    assert any("</script><b>bold</b>" in text for text in texts.values())

@@ -79,9 +79,7 @@ def test_show_says_when_no_candidate_scored(tmp_path):
     shown = run_cli("show", run_id, "--store", str(store), env=env)
     assert shown.returncode == 0, shown.stderr
     text = " ".join(shown.stdout.split())
-    assert (
-        "solutions: 1 candidate written by the model, 0 scored, 1 failed (1 missing module pandas)" in text
-    )
+    assert "solutions: 1 candidate written by the model, 0 scored, 1 failed (1 missing module pandas)" in text
     assert "best candidate: none scored; u(s) on val 0.625 (parity_noise)" in text
     counts = json.loads(run_cli("show", run_id, "--store", str(store), "--json", env=env).stdout)[
         "candidates"

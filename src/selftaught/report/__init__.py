@@ -9,12 +9,12 @@ from selftaught.report.data import ReportData
 from selftaught.report.explain import explain_run, summary_line
 
 
-def render_report(data: ReportData) -> str:
-    """The report page of `data` as one HTML string."""
-    from selftaught.report.html import render_page
+def render_report(data: ReportData, text_budget: int | None = None) -> str:
+    """The report page of `data` as one HTML string (`text_budget`: characters for all texts)."""
+    from selftaught.report.html import TEXT_BUDGET_CHARS, render_page
     from selftaught.report.sections import SECTIONS
 
-    return render_page(data, SECTIONS)
+    return render_page(data, SECTIONS, text_budget or TEXT_BUDGET_CHARS)
 
 
 def write_report(store, run_id: str, path: str | Path) -> Path:

@@ -1,20 +1,20 @@
-"""One self-contained static HTML page: inline CSS and SVG, no script, nothing fetched when opened.
+"""One self-contained static HTML page: inline CSS and SVG, nothing fetched when opened.
 
 The page is a list of sections, each a function `(data, texts) -> HTML fragment`, so that
 experiment and audit pages are one more section each. Everything that came from a model
-or a store is escaped; long texts are collapsed in `<details>` and shown once each.
+or a store is escaped; long texts are collapsed in `<details>` and shown once each, or
+packed when a large run's texts would not fit the page as they are (see texts.py).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable, Sequence
 from html import escape
 
 from selftaught.report.data import ReportData
-
-MAX_TEXT_CHARS = 12_000  # longer answers are cut here; the store keeps the full text
-TEXT_BUDGET_CHARS = 3_200_000  # all linked texts together (improver sources excepted), for a page < 5 MB
-FRAME_CHARS = 200  # a text's <details> frame, summary and note
+from selftaught.report.texts import MAX_TEXT_CHARS, PACKED_SCRIPT, TEXT_BUDGET_CHARS, anchor
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em auto;max-width:1200px;
@@ -35,10 +35,12 @@ Section = Callable[[ReportData, "TextRefs"], str]
 class TextRefs:
     """Texts referenced by sections, rendered once each in the texts section at the end."""
 
-    def __init__(self, texts: dict[str, str]) -> None:
+    def __init__(self, texts: dict[str, str], budget: int = TEXT_BUDGET_CHARS) -> None:
         self.texts = texts
+        self.budget = budget
         self.used: dict[str, str] = {}  # hash -> label, in order of first use
         self.whole: set[str] = set()  # never cut (improver sources)
+        self.packed = False  # the texts section packed texts: the page needs PACKED_SCRIPT
 
     def link(self, digest: str | None, label: str, title: str = "", whole: bool = False) -> str:
         if not digest or digest not in self.texts:
@@ -49,33 +51,17 @@ class TextRefs:
         return f'<a href="#{anchor(digest)}">{escape(label)}</a>'
 
 
-def anchor(digest: str) -> str:
-    return f"t{digest[:12]}"
-
-
-def text_cap(lengths: list[int], budget: int = TEXT_BUDGET_CHARS, cap: int = MAX_TEXT_CHARS) -> int:
-    """The largest per-text cap (at most `cap`) under which all texts together fit in `budget`.
-
-    Each text also costs its collapsed frame, counted as `FRAME_CHARS`; no cap goes below 200.
-    """
-    budget -= FRAME_CHARS * len(lengths)
-    low, high = 200, cap
-    if sum(min(n, high) for n in lengths) <= budget:
-        return high
-    while low < high:
-        middle = (low + high + 1) // 2
-        if sum(min(n, middle) for n in lengths) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def text_block(text: str, limit: int | None = MAX_TEXT_CHARS) -> str:
-    """Escaped `<pre>`; past `limit` characters the rest is left to the store, and said so."""
+def text_block(text: str, limit: int | None = MAX_TEXT_CHARS, packed_as: str | None = None) -> str:
+    """Escaped `<pre>`; past `limit` characters the rest is packed (`packed_as`) or left to the store."""
     if limit is not None and len(text) > limit:
         rest = len(text) - limit
-        note = f"{rest} more characters in the run store (sources and model_calls tables)"
+        if packed_as is not None:
+            note = (
+                f"{rest} more characters, packed in this page "
+                f'<button class="rest" data-for="{escape(packed_as)}" hidden>show them</button>'
+            )
+        else:
+            note = f"{rest} more characters in the run store (sources and model_calls tables)"
         return f'<pre>{escape(text[:limit], quote=False)}</pre><p class="note">{note}</p>'
     return f"<pre>{escape(text, quote=False)}</pre>"
 
@@ -103,17 +89,22 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def render_page(data: ReportData, sections: Sequence[Section]) -> str:
-    refs = TextRefs(data.texts)
+def render_page(data: ReportData, sections: Sequence[Section], text_budget: int = TEXT_BUDGET_CHARS) -> str:
+    refs = TextRefs(data.texts, text_budget)
     parts = [section(data, refs) for section in sections]
     title = f"selftaught run {data.run.id}"
+    script = policy = ""
+    if refs.packed:  # the one script, allowed by its hash and nothing else
+        digest = base64.b64encode(hashlib.sha256(PACKED_SCRIPT.encode()).digest()).decode()
+        policy = f" script-src 'sha256-{digest}';"
+        script = f"<script>{PACKED_SCRIPT}</script>"
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         # nothing may be fetched: no external resource, and a policy that forbids any
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        f"style-src 'unsafe-inline'; img-src data:;{policy}\">"
+        f"<title>{escape(title)}</title><style>{CSS}</style>{script}</head><body>"
         f"<h1>{escape(title)}</h1>" + "".join(parts) + "</body></html>\n"
     )

@@ -14,9 +14,10 @@ from selftaught.report.data import Candidate, ImproverRunView, ReportData
 from selftaught.report.diff import diff_html
 from selftaught.report.explain import explain_run
 from selftaught.report.failures import classify
-from selftaught.report.html import TextRefs, anchor, collapsed, fmt, table, text_block, text_cap
+from selftaught.report.html import TextRefs, anchor, collapsed, fmt, table, text_block
 from selftaught.report.intervals import Interval
 from selftaught.report.plots import meta_utility_svg
+from selftaught.report.texts import plan_texts
 
 MAX_ERROR_CHARS = 400
 
@@ -283,17 +284,47 @@ def config_section(data: ReportData, refs: TextRefs) -> str:
 
 
 def texts_section(data: ReportData, refs: TextRefs) -> str:
-    """Every source, prompt and answer linked above, once each (collapsed)."""
-    cap = text_cap([len(data.texts[d]) for d in refs.used if d not in refs.whole])
-    blocks = [
-        collapsed(
-            f"{escape(label)} <code>{digest[:10]}</code> ({len(data.texts[digest])} characters)",
-            text_block(data.texts[digest], None if digest in refs.whole else cap),
-            id_=anchor(digest),
+    """Every source, prompt and answer linked above, once each (collapsed, or packed: see texts.py)."""
+
+    def summary(digest: str, label: str) -> str:
+        return f"{label} {digest[:10]} ({len(data.texts[digest])} characters)"
+
+    plan = plan_texts(
+        {d: (summary(d, label), data.texts[d]) for d, label in refs.used.items() if d not in refs.whole},
+        refs.budget,
+    )
+    blocks = []
+    for digest, label in refs.used.items():
+        name = anchor(digest)
+        if name in plan.whole:
+            continue
+        blocks.append(
+            collapsed(
+                f"{escape(label)} <code>{digest[:10]}</code> ({len(data.texts[digest])} characters)",
+                text_block(
+                    data.texts[digest],
+                    None if digest in refs.whole else plan.shown,
+                    name if name in plan.rests else None,
+                ),
+                id_=name,
+            )
         )
-        for digest, label in refs.used.items()
-    ]
-    return '<section id="texts"><h2>Sources and answers</h2>' + "".join(blocks) + "</section>"
+    packed = ""
+    if plan.is_packed:
+        refs.packed = True
+        if plan.whole:
+            count = len(plan.whole)
+            packed += (
+                f'<p class="note" id="packed-note">{count} answers and prompts are packed in this page to '
+                "keep it under 5 MB: with JavaScript, their links above open them; without, they are in "
+                "the run store (sources and model_calls tables).</p>"
+                f'<p class="note" id="packed-ready" hidden>{count} answers and prompts are packed in this '
+                "page: follow a link above to open one here.</p>"
+            )
+        # inert data (a block the page does not run): base64 of gzip of the packed texts
+        block = plan.packed.decode("ascii")
+        packed += f'<script type="application/octet-stream" id="packed">{block}</script>'
+    return '<section id="texts"><h2>Sources and answers</h2>' + "".join(blocks) + packed + "</section>"
 
 
 SECTIONS = (
