@@ -33,6 +33,7 @@ class _FakeRef:
 class _FakeActor:
     def __init__(self, info: NodeInfo) -> None:
         self.info = type("M", (), {"remote": staticmethod(lambda: _FakeRef(info))})()
+        self.close = type("M", (), {"remote": staticmethod(lambda: _FakeRef(None))})()
 
 
 class _FakeActorClass:
@@ -67,10 +68,30 @@ class _FakeRay:
         self.timeouts.append(timeout)
         if self.silent:
             raise _GetTimeoutError()
-        return [ref.value for ref in refs]
+        return [ref.value for ref in refs] if isinstance(refs, list) else refs.value
 
     def kill(self, actor):
         self.killed.append(actor)
+
+
+class _FakeRayToStart(_FakeRay):
+    """A Ray not yet started in this process: `connect` must start it, and stop what it started."""
+
+    def __init__(self, infos: dict[str, NodeInfo], silent: bool = False) -> None:
+        super().__init__(infos, silent)
+        self.calls: list[tuple] = []
+        self.initialized = False
+
+    def is_initialized(self):
+        return self.initialized
+
+    def init(self, **kwargs):
+        self.calls.append(("init", kwargs.get("address")))
+        self.initialized = True
+
+    def shutdown(self):
+        self.calls.append(("shutdown",))
+        self.initialized = False
 
 
 def test_joining_keeps_nodes_that_hold_the_mode_and_names_those_that_refuse(monkeypatch):
@@ -102,6 +123,31 @@ def test_joining_gives_up_with_a_reason_when_no_actor_answers(monkeypatch):
         ray_executor._join(fake, "default", None)
     assert fake.timeouts == [ray_executor.JOIN_TIMEOUT_S]
     assert len(fake.killed) == 1  # the actor that never answered is not left behind
+
+
+def test_without_an_address_the_executor_starts_ray_and_stops_what_it_started(monkeypatch):
+    from selftaught.executors import ray as ray_executor
+
+    info = NodeInfo("d4" * 28, "here", 2)
+    fake = _FakeRayToStart({info.node: info})
+    monkeypatch.setattr(ray_executor, "_ray", lambda: fake)
+    monkeypatch.setattr(ray_executor, "_actor_class", lambda: _FakeActorClass(fake.infos))
+    executor = ray_executor.RayExecutor.connect("default")
+    assert fake.calls == [("init", None)] and [n.host for n in executor.live_nodes()] == ["here"]
+    executor.close()
+    assert fake.calls[-1] == ("shutdown",)
+
+    silent = _FakeRayToStart({info.node: info}, silent=True)  # a start whose nodes never answer
+    monkeypatch.setattr(ray_executor, "_ray", lambda: silent)
+    with pytest.raises(SandboxUnavailable, match="did not start"):
+        ray_executor.RayExecutor.connect("default")
+    assert silent.calls == [("init", None), ("shutdown",)]
+
+    joined = _FakeRayToStart({info.node: info})
+    joined.initialized = True  # a Ray this process already joined is used, and left running
+    monkeypatch.setattr(ray_executor, "_ray", lambda: joined)
+    ray_executor.RayExecutor.connect("default").close()
+    assert joined.calls == []
 
 
 def test_the_cluster_reports_each_protection_as_its_weakest_node_has_it():
