@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import selftaught
-from selftaught.api import RESUMABLE_SETTINGS
+from selftaught.config import RESUMABLE_SETTINGS
 from selftaught.errors import UserInputError
 from selftaught.stop.seed import seed_improver_source
 from tests.conftest import EXAMPLE_MODEL, GOOD_PARITY_SOLVER, small_config
@@ -102,5 +102,7 @@ def test_resume_refuses_to_change_what_a_run_computes_and_reports_a_finished_run
     again = selftaught.resume_run(tmp_path / "s.db", done.run_id, overrides={"max_calls": 5}, pool=pool)
     assert again.already_finished and again.iterations == done.iterations
     assert "max_calls" in RESUMABLE_SETTINGS and "model" not in RESUMABLE_SETTINGS
+    moved = selftaught.resume_run(tmp_path / "s.db", done.run_id, overrides={"executor": "local"}, pool=pool)
+    assert moved.already_finished  # where work runs may change on resume; `resume --executor` offers it
     with pytest.raises(UserInputError, match="no run store"):
         selftaught.open_store(tmp_path / "missing.db")

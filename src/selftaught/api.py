@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selftaught.config import RunConfig, load_config
+from selftaught.config import RESUMABLE_SETTINGS, RunConfig, load_config
 from selftaught.errors import UserInputError
 from selftaught.executors.base import Executor
 from selftaught.sandbox.pool import WorkerPool
@@ -33,24 +33,7 @@ from selftaught.store.store import Store, default_store_path
 StoreLike = Store | str | os.PathLike[str] | None
 IterationCallback = Callable[[IterationResult], None]
 
-# settings that may change when a run is resumed: limits and transport, never what is computed
-RESUMABLE_SETTINGS = frozenset(
-    {
-        "max_calls",
-        "max_cost",
-        "max_concurrency",
-        "request_timeout_s",
-        "max_retries",
-        "base_url",
-        "api_key_env",
-        "parallel_improvers",
-        "price_prompt",
-        "price_completion",
-        "sandbox",
-        "executor",
-        "ray_address",
-    }
-)
+RESUMABLE = frozenset(RESUMABLE_SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -246,7 +229,7 @@ def resume_run(
 ) -> RunResult:
     """Continue a stopped, failed or interrupted STOP run; paid-for model calls come from the cache.
 
-    `overrides` may change the settings in RESUMABLE_SETTINGS (limits, transport), nothing
+    `overrides` may change the settings in config.RESUMABLE_SETTINGS (limits, transport), nothing
     that changes what the run computes.
     """
     from selftaught.stop.resume import load_resume_point, usage_so_far
@@ -255,7 +238,7 @@ def resume_run(
     db = store if isinstance(store, Store) else open_store(store)
     point = load_resume_point(db, run_id)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    refused = sorted(set(overrides) - RESUMABLE_SETTINGS)
+    refused = sorted(set(overrides) - RESUMABLE)
     if refused:
         raise UserInputError(
             f"a resumed run keeps its {', '.join(refused)}; only limits and transport may change"

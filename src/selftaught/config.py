@@ -15,6 +15,25 @@ if TYPE_CHECKING:
     from selftaught.models.registry import ModelOptions
 
 
+# Settings a resumed run may change: limits, transport and where work runs, never what is
+# computed (`resume` offers exactly these; an experiment's identity leaves them out).
+RESUMABLE_SETTINGS: tuple[str, ...] = (
+    "max_calls",
+    "max_cost",
+    "max_concurrency",
+    "request_timeout_s",
+    "max_retries",
+    "base_url",
+    "api_key_env",
+    "parallel_improvers",
+    "price_prompt",
+    "price_completion",
+    "sandbox",
+    "executor",
+    "ray_address",
+)
+
+
 class RunConfig(BaseModel):
     """Everything that determines a STOP run (recorded in the store with the run)."""
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from selftaught.cli.common import JsonOpt, StoreOpt, err, fail, out, read_text, resolve_store_path, warn
 from selftaught.cli.options import ALL_SETTINGS, ConfigFileOpt, option_name, with_settings
 from selftaught.cli.progress import ProgressView, iteration_table
+from selftaught.config import RESUMABLE_SETTINGS
 from selftaught.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -127,22 +128,7 @@ def run(
     _report_run(result, as_json)
 
 
-RESUME_SETTINGS = (
-    "max_calls",
-    "max_cost",
-    "max_concurrency",
-    "request_timeout_s",
-    "max_retries",
-    "base_url",
-    "api_key_env",
-    "parallel_improvers",
-    "price_prompt",
-    "price_completion",
-    "sandbox",
-)
-
-
-@with_settings(RESUME_SETTINGS)
+@with_settings(RESUMABLE_SETTINGS)
 def resume(
     run_id: Annotated[str, typer.Argument(metavar="RUN", help="the run to continue (see `selftaught runs`)")],
     store: StoreOpt = None,

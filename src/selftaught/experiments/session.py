@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from selftaught.config import RunConfig
+from selftaught.config import RESUMABLE_SETTINGS, RunConfig
 from selftaught.errors import UserInputError
 from selftaught.stop.context import ProgressCallback, RunContext
 from selftaught.stop.scorer import KnownScore
@@ -26,22 +26,7 @@ from selftaught.tasks.scoring import SolutionScore
 
 EXPERIMENT_KIND = "experiment"
 # settings that change how a run is carried out, never what it computes
-TRANSPORT = frozenset(
-    {
-        "max_calls",
-        "max_cost",
-        "max_concurrency",
-        "request_timeout_s",
-        "max_retries",
-        "base_url",
-        "api_key_env",
-        "parallel_improvers",
-        "price_prompt",
-        "price_completion",
-        "sandbox",
-        "cache",
-    }
-)
+TRANSPORT = frozenset({*RESUMABLE_SETTINGS, "cache"})
 
 
 def experiment_digest(config: RunConfig, kind: str, parameters: dict[str, Any]) -> str:
