@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from selftaught.data import __file__ as data_init
+from selftaught.errors import UserInputError
 from tests.conftest import EXAMPLE_MODEL, run_cli
 
 MODEL = f"script:{EXAMPLE_MODEL}"
@@ -73,6 +74,14 @@ def test_transfer_again_asks_no_model_and_prints_the_same_table_and_replay_repro
     assert replayed["id"] != first["id"] and replayed["rows"] == first["rows"]
     resumed = _json(run_cli("resume", first["id"], "--store", str(store), "--json"))
     assert resumed == first
+    # limits may change on resume (the same experiment, nothing asked again); what it computes may not
+    limited = _json(run_cli("resume", first["id"], "--store", str(store), "--max-calls", "3", "--json"))
+    assert limited == first and _paid_calls(store) == calls_before
+    from selftaught.experiments import resume_experiment
+    from selftaught.store.store import Store
+
+    with pytest.raises(UserInputError, match="keeps its n_tests"):
+        resume_experiment(Store.open_existing(store), first["id"], overrides={"n_tests": 9})
 
 
 def test_identical_improvers_give_a_difference_interval_that_contains_zero(tmp_path):

@@ -249,11 +249,13 @@ def run_many(runs: int, store: Path | None, as_json: bool, config_file: Path | N
     print_result(_execute(as_json, work), as_json)
 
 
-def resume_experiment_cmd(run_id: str, store: Path | None, as_json: bool) -> None:
-    """`selftaught resume ID` of an experiment."""
+def resume_experiment_cmd(
+    run_id: str, store: Path | None, as_json: bool, overrides: dict[str, Any] | None = None
+) -> None:
+    """`selftaught resume ID` of an experiment (`overrides`: the limits and transport given)."""
     from selftaught.experiments import resume_experiment
 
     def work(hooks):
-        return resume_experiment(_store(store), run_id, hooks=hooks)
+        return resume_experiment(_store(store), run_id, hooks=hooks, overrides=overrides)
 
     print_result(_execute(as_json, work), as_json)

@@ -148,7 +148,7 @@ def resume(
         if recorded is not None and recorded.kind == "experiment":
             from selftaught.cli.experiment import resume_experiment_cmd
 
-            resume_experiment_cmd(run_id, store, as_json)
+            resume_experiment_cmd(run_id, store, as_json, settings)
             return
         with ProgressView(not as_json) as view:
             result = resume_run(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from selftaught.config import RunConfig, load_config
+from selftaught.config import RESUMABLE_SETTINGS, RunConfig, load_config
 from selftaught.errors import UserInputError
 from selftaught.experiments.compare import CompareResult, run_compare
 from selftaught.experiments.multirun import MultiRunResult, run_members, summarize
@@ -150,9 +150,26 @@ def _check(status: str, reason: str | None, run_id: str) -> None:
         raise RunStopped(f"member run {run_id} {status}: {reason}", clean=status == "stopped")
 
 
-def resume_experiment(store: Store, run_id: str, *, hooks: ExperimentHooks | None = None) -> Result:
-    """Continue (or reprint) a recorded experiment with the settings it was recorded with."""
+def resume_experiment(
+    store: Store,
+    run_id: str,
+    *,
+    hooks: ExperimentHooks | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Result:
+    """Continue (or reprint) a recorded experiment with the settings it was recorded with.
+
+    `overrides` may change the settings of config.RESUMABLE_SETTINGS (limits, transport), which
+    an experiment's identity leaves out; anything else is refused.
+    """
     config, kind, parameters = recorded_experiment(store, run_id)
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    refused = sorted(set(overrides) - set(RESUMABLE_SETTINGS))
+    if refused:
+        raise UserInputError(
+            f"a resumed experiment keeps its {', '.join(refused)}; only limits and transport may change"
+        )
+    config = load_config(base=config.model_dump(), given=overrides)
     hooks = hooks or ExperimentHooks()
     if kind == "transfer":
         improver = parameters["improver"]
