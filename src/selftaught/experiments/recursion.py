@@ -62,7 +62,9 @@ class RecursionResult:
     @property
     def note(self) -> str:
         return footnote([c.estimate for c in self.cells], unit="repeats") + (
-            "; costs count the improvement steps (for `recursive`, the run's own) and the test evaluations"
+            "; costs count the model calls and the distinct scorings (a program scored once per task and"
+            " split; repeats are memoized) of the improvement steps (for `recursive`, the run's own)"
+            " and of the test evaluations"
         )
 
 
