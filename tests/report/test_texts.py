@@ -69,3 +69,18 @@ def test_past_what_packing_can_hold_texts_are_cut_and_not_packed():
     plan = plan_texts(entries, budget=60_000)  # the texts compress about 3 to 1: packed whole is 95,000
     assert MIN_SHOWN_CHARS <= plan.shown < 3000 and not plan.is_packed
     assert _cost(entries, plan) <= 60_000
+
+
+def test_a_page_over_the_byte_limit_is_rendered_again_with_less_text(scripted_run, monkeypatch):
+    from selftaught.report import collect_report, html, render_report
+    from selftaught.store.store import Store
+    from tests.report.page_texts import page_texts
+
+    data = collect_report(Store.open_existing(scripted_run.store), scripted_run.run_id)
+    full = render_report(data)
+    limit = len(full.encode()) - 2_000  # as if escaping or non-ASCII text had made bytes of more
+    monkeypatch.setattr(html, "PAGE_LIMIT_BYTES", limit)
+    smaller = render_report(data)
+    assert len(smaller.encode()) <= limit
+    held = page_texts(smaller)  # still every text, whole: packed now
+    assert held and all(text == data.texts[d] for d, text in data.texts.items() if anchor(d) in held)

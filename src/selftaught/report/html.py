@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 
 from selftaught.report.data import ReportData
-from selftaught.report.texts import MAX_TEXT_CHARS, PACKED_SCRIPT, TEXT_BUDGET_CHARS, anchor
+from selftaught.report.texts import FRAME_CHARS, MAX_TEXT_CHARS, PACKED_SCRIPT, TEXT_BUDGET_CHARS, anchor
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em auto;max-width:1200px;
@@ -30,6 +30,7 @@ code{font-size:12px}details details{margin-left:1.2em}.plot svg{max-width:100%;h
 """
 
 Section = Callable[[ReportData, "TextRefs"], str]
+PAGE_LIMIT_BYTES = 5_000_000
 
 
 class TextRefs:
@@ -90,6 +91,23 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 
 def render_page(data: ReportData, sections: Sequence[Section], text_budget: int = TEXT_BUDGET_CHARS) -> str:
+    """The page, under PAGE_LIMIT_BYTES where the texts' budget can make it so.
+
+    The budget counts characters; escaping and non-ASCII text make bytes of more, so a page
+    over the limit is rendered again with the texts' budget lowered by the excess.
+    """
+    budget = text_budget
+    at_most = sum(len(t) for t in data.texts.values()) + FRAME_CHARS * len(data.texts)  # all texts
+    for _ in range(4):
+        page = _render_once(data, sections, budget)
+        excess = len(page.encode("utf-8")) - PAGE_LIMIT_BYTES
+        budget = min(budget, at_most) - 2 * excess  # texts shrink less than their budget: aim lower
+        if excess <= 0 or budget <= 0:
+            return page
+    return page
+
+
+def _render_once(data: ReportData, sections: Sequence[Section], text_budget: int) -> str:
     refs = TextRefs(data.texts, text_budget)
     parts = [section(data, refs) for section in sections]
     title = f"selftaught run {data.run.id}"
