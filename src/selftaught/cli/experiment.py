@@ -205,7 +205,18 @@ def _compare(experiment, runs: int, store: Path | None, as_json: bool, config_fi
 
 
 @experiment_app.command("recursion")
-@with_settings(("model", "sandbox", "max_calls", "max_cost", "max_concurrency", "parallel_improvers"))
+@with_settings(
+    (
+        "model",
+        "sandbox",
+        "max_calls",
+        "max_cost",
+        "max_concurrency",
+        "parallel_improvers",
+        "executor",
+        "ray_address",
+    )
+)
 def recursion_cmd(
     run: Annotated[str, typer.Option("--run", help="the STOP run whose improvers I_t are compared")],
     store: StoreOpt = None,
