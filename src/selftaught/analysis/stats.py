@@ -30,8 +30,22 @@ def _json_float(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+class _Interval:
+    """What estimates, rates and rate differences share: an interval [lo, hi]."""
+
+    lo: float
+    hi: float
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return (self.lo, self.hi)
+
+    def contains(self, value: float) -> bool:
+        return self.lo <= value <= self.hi
+
+
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(_Interval):
     """A mean over `n` values with a `confidence` interval [lo, hi] (NaN where undefined, n < 2)."""
 
     mean: float
@@ -40,13 +54,6 @@ class Estimate:
     n: int
     method: str
     confidence: float = CONFIDENCE
-
-    @property
-    def ci(self) -> tuple[float, float]:
-        return (self.lo, self.hi)
-
-    def contains(self, value: float) -> bool:
-        return self.lo <= value <= self.hi
 
     def to_json(self) -> dict[str, Any]:
         """`{"mean", "ci", "n", "method"}`, undefined bounds as null."""
@@ -59,7 +66,7 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class Rate:
+class Rate(_Interval):
     """`k` events in `n` trials, the rate k/n (NaN when n = 0) and its interval."""
 
     k: int
@@ -69,13 +76,6 @@ class Rate:
     hi: float
     method: str
     confidence: float = CONFIDENCE
-
-    @property
-    def ci(self) -> tuple[float, float]:
-        return (self.lo, self.hi)
-
-    def contains(self, value: float) -> bool:
-        return self.lo <= value <= self.hi
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,7 +88,7 @@ class Rate:
 
 
 @dataclass(frozen=True)
-class RateDifference:
+class RateDifference(_Interval):
     """Rate `a` minus rate `b` (independent samples) with Newcombe's hybrid score interval."""
 
     a: Rate
@@ -98,13 +98,6 @@ class RateDifference:
     hi: float
     method: str
     confidence: float = CONFIDENCE
-
-    @property
-    def ci(self) -> tuple[float, float]:
-        return (self.lo, self.hi)
-
-    def contains(self, value: float) -> bool:
-        return self.lo <= value <= self.hi
 
     def to_json(self) -> dict[str, Any]:
         return {
