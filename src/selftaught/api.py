@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from selftaught.config import RESUMABLE_SETTINGS, RunConfig, load_config
 from selftaught.errors import UserInputError
@@ -29,6 +29,10 @@ from selftaught.stop.context import ProgressCallback
 from selftaught.stop.loop import IterationResult
 from selftaught.stop.session import Ending, ExecutorStart, Status, WarningCallback
 from selftaught.store.store import Store, default_store_path
+
+if TYPE_CHECKING:
+    from selftaught.stop.context import RunContext
+    from selftaught.tasks.base import Task
 
 StoreLike = Store | str | os.PathLike[str] | None
 IterationCallback = Callable[[IterationResult], None]
@@ -153,6 +157,28 @@ class _Resources:
             self.close_backend()
             raise
 
+    def context(
+        self,
+        config: RunConfig,
+        tasks: list[Task],
+        run_id: str,
+        on_progress: ProgressCallback | None,
+        **extra: Any,
+    ) -> RunContext:
+        """The run context over these resources (`extra`: resume's attempt and usage so far)."""
+        from selftaught.stop.session import make_context
+
+        return make_context(
+            config,
+            tasks,
+            backend=self.backend,
+            store=self.store,
+            run_id=run_id,
+            pool=self.pool,
+            on_progress=on_progress,
+            **extra,
+        )
+
     def close_backend(self) -> None:
         from selftaught.stop.session import close_quietly
 
@@ -186,7 +212,7 @@ def start_run(
     `store` is a Store or a path (default: $SELFTAUGHT_STORE or ./selftaught.db); `pool` an
     already started WorkerPool or executor to use (and leave open), else one is started and closed.
     """
-    from selftaught.stop.session import execute_stop, make_context, resolve_tasks
+    from selftaught.stop.session import execute_stop, resolve_tasks
 
     config, tasks = resolve_tasks(config)
     hooks = _Hooks(on_progress, on_iteration, on_start, on_warning)
@@ -201,15 +227,7 @@ def start_run(
                     run_id, res.store_path, config.model, tuple(t.name for t in tasks), 0, config.iterations
                 )
             )
-        ctx = make_context(
-            config,
-            tasks,
-            backend=res.backend,
-            store=res.store,
-            run_id=run_id,
-            pool=res.pool,
-            on_progress=on_progress,
-        )
+        ctx = res.context(config, tasks, run_id, on_progress)
         ending = execute_stop(ctx, None, on_iteration)
     finally:
         res.close()
@@ -233,7 +251,7 @@ def resume_run(
     that changes what the run computes.
     """
     from selftaught.stop.resume import load_resume_point, usage_so_far
-    from selftaught.stop.session import execute_stop, make_context, resolve_tasks
+    from selftaught.stop.session import execute_stop, resolve_tasks
 
     db = store if isinstance(store, Store) else open_store(store)
     point = load_resume_point(db, run_id)
@@ -262,14 +280,11 @@ def resume_run(
                     config.iterations,
                 )
             )
-        ctx = make_context(
+        ctx = res.context(
             config,
             tasks,
-            backend=res.backend,
-            store=db,
-            run_id=run_id,
-            pool=res.pool,
-            on_progress=on_progress,
+            run_id,
+            on_progress,
             attempt=point.attempt,
             limiter=usage_so_far(db, run_id, config),
         )
@@ -299,7 +314,7 @@ def evaluate_improver(
     from selftaught.stop.context import Scope
     from selftaught.stop.meta_utility import ImproverEvaluation
     from selftaught.stop.meta_utility import evaluate_improver as meta_utility_of
-    from selftaught.stop.session import finish, guarded, make_context, resolve_tasks
+    from selftaught.stop.session import finish, guarded, resolve_tasks
 
     if split not in ("val", "test"):
         raise UserInputError(f"unknown split {split!r} (use val or test)")
@@ -314,15 +329,7 @@ def evaluate_improver(
         run_id = res.store.new_run("evaluate-improver", recorded, config.model, identity)
         if on_start:
             on_start(RunStart(run_id, res.store_path, config.model, tuple(t.name for t in tasks), 0, 0))
-        ctx = make_context(
-            config,
-            tasks,
-            backend=res.backend,
-            store=res.store,
-            run_id=run_id,
-            pool=res.pool,
-            on_progress=on_progress,
-        )
+        ctx = res.context(config, tasks, run_id, on_progress)
 
         def work() -> None:
             ctx.progress(f"evaluating {label or 'the improver'}")
