@@ -4,7 +4,8 @@
 `UserInputError`, so the CLI keeps printing them as one line with exit status 2.
 `ProtocolError` and its subclasses describe what a child sent that is not a valid
 message; the trusted side turns each into a failed candidate or improver run, never
-a crash. Crash classification goes by these types, not by message text.
+a crash. `WorkerLost` is the sandbox's own loss, never the child's: its work is redone.
+Crash classification goes by these types, not by message text.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ class SandboxUnavailable(SandboxError, UserInputError):
 
 class WorkerStartError(SandboxError, RuntimeError):
     """A sandbox worker did not start; the message carries its cause (its stderr's tail)."""
+
+
+class WorkerLost(SandboxError):
+    """The worker a child ran in died under it (the OOM killer, a user's kill): infrastructure,
+    not the code's doing. The executor runs that work again on a new worker (executors/base.py)."""
 
 
 class ProtocolError(SandboxError):
