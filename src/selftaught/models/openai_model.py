@@ -9,7 +9,9 @@ jitter, honours `retry-after-ms`, `Retry-After` (seconds or HTTP date) and
 retries only what the SDK cannot see: an answer that arrives but is malformed. A request
 for n samples uses the endpoint's `n`; if the endpoint returns fewer choices, the rest
 are fetched by fanning out single-sample requests. A sample that still fails is an
-empty string (a failed sample), never an exception that ends the run.
+empty string (a failed sample), never an exception that ends the run. Every error text
+that leaves this module (raised, or kept as a failed sample's reason) is scrubbed of the
+API key and anything key-shaped (selftaught.models.redact): servers may echo the key.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from selftaught.errors import UserInputError
 from selftaught.models.base import ModelError, ModelRequest, ModelResponse
+from selftaught.models.redact import Redactor
 
 DEFAULT_MAX_TOKENS = 2048
 
@@ -73,6 +76,7 @@ class OpenAIModel:
         self.retry = retry or RetryPolicy()
         self.seed = seed
         self.supports_n: bool | None = None
+        self._redactor = Redactor([api_key, *_url_secrets(base_url)])
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="openai-client", daemon=True)
         self._thread.start()
@@ -175,12 +179,15 @@ class OpenAIModel:
                     retries,
                 )
             except openai.APIStatusError as exc:
-                error = f"HTTP {exc.status_code}: {_short(exc)}"
+                kind = exc.__class__.__name__ + (f" ({exc.type})" if isinstance(exc.type, str) else "")
+                error = f"HTTP {exc.status_code} {self._short(kind)}: {self._short(exc)}"
                 if not _retryable(exc.status_code):
-                    raise ModelError(error) from exc  # a request the server will never accept
+                    # a request the server will never accept; `from None`: the SDK's exception
+                    # (its body, headers and request) must not travel on as our error's cause
+                    raise ModelHTTPError(error, exc.status_code, self._short(kind)) from None
                 return _Outcome([""] * n, retries=retries + self.retry.max_retries, error=error)
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-                error = f"{exc.__class__.__name__}: {_short(exc)}"
+                error = f"{exc.__class__.__name__}: {self._short(exc)}"
                 return _Outcome([""] * n, retries=retries + self.retry.max_retries, error=error)
             except (
                 _Malformed,
@@ -189,11 +196,16 @@ class OpenAIModel:
                 TypeError,
                 AttributeError,
             ) as exc:
-                last_error = f"malformed answer: {_short(exc)}"
+                last_error = f"malformed answer: {self._short(exc)}"
             if attempt + 1 < self.retry.malformed_attempts:
                 retries += 1
                 await asyncio.sleep(self.retry.delay(attempt))
         return _Outcome([""] * n, retries=retries, error=last_error)
+
+    def _short(self, value: BaseException | str) -> str:
+        """The first line of an error's text, at most 200 characters, scrubbed of secrets."""
+        text = self._redactor.scrub(str(value)) if str(value) else value.__class__.__name__
+        return text.splitlines()[0][:200] if text.strip() else value.__class__.__name__
 
     def close(self) -> None:
         if self._loop.is_closed():
@@ -206,12 +218,31 @@ class OpenAIModel:
             self._loop.close()
 
 
+class ModelHTTPError(ModelError):
+    """The server refused a request for good: its status code, error type and scrubbed message."""
+
+    def __init__(self, message: str, status_code: int, error_type: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_type = error_type
+
+
 class _Malformed(Exception):
     pass
 
 
-def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
+def _url_secrets(base_url: str | None) -> list[str]:
+    """Credentials written into the endpoint's address (user:password@host, ?api-key=...)."""
+    if not base_url:
+        return []
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(base_url)
+    found = [parts.password or ""]
+    found += [
+        value for name, value in parse_qsl(parts.query) if "key" in name.lower() or "token" in name.lower()
+    ]
+    return [value for value in found if value]
 
 
 def _retryable(status: int) -> bool:

@@ -3,7 +3,9 @@
 It answers with a `respond(system, user, temperature, sample)` function (the same
 contract as `script:` models), after an optional fixed delay, and injects faults on a
 schedule keyed by request number: 429 with Retry-After, 500, 503, a hung response, a
-reset connection, malformed JSON, empty choices, empty content. It logs every request
+reset connection, malformed JSON, empty choices, empty content, and a 401 whose body
+echoes the request's `Authorization` header whole (`401_echo`, as some proxies do) or
+masked the way OpenAI masks a key (`401_masked`: prefix, stars, suffix). It logs every request
 (the `X-Selftaught-Request` key, n, fault, whether it was answered) so tests can check
 that no answered work was requested again. A hook called on each request may replace its fault
 (a test uses it to kill the client mid-call). It only ever listens on the loopback address.
@@ -22,7 +24,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Responder = Callable[[str, str, float, int], str]
-FAULTS = ("429", "500", "503", "hang", "reset", "malformed", "empty_choices", "empty_content")
+FAULTS = (
+    "429",
+    "500",
+    "503",
+    "hang",
+    "reset",
+    "malformed",
+    "empty_choices",
+    "empty_content",
+    "401_echo",
+    "401_masked",
+)
 MODEL_NAME = "fake-model-2026-01-01"
 
 
@@ -124,6 +137,9 @@ class FakeOpenAIServer:
                     error = json.dumps({"error": {"message": f"injected {fault}", "type": "server_error"}})
                     self._send(int(fault), error.encode(), headers)
                     return
+                if fault in ("401_echo", "401_masked"):
+                    self._send(401, _unauthorized_body(self.headers.get("Authorization", ""), fault))
+                    return
                 if fault == "hang":
                     time.sleep(server.hang_s)
                     self.close_connection = True
@@ -172,3 +188,15 @@ class FakeOpenAIServer:
                     entry.completion_tokens = completion_tokens
 
         return Handler
+
+
+def _unauthorized_body(authorization: str, fault: str) -> bytes:
+    """A 401 body that gives the caller's credentials back, whole or OpenAI-masked."""
+    key = authorization.removeprefix("Bearer ").strip()
+    if fault == "401_echo":
+        message = f"Unauthorized. Authorization: {authorization}; key {key} is not valid"
+    else:
+        masked = key[:5] + "*" * max(len(key) - 9, 0) + key[-4:]
+        message = f"Incorrect API key provided: {masked}. You can find your API key at the dashboard."
+    error = {"message": message, "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}
+    return json.dumps({"error": error, "request": {"headers": {"authorization": authorization}}}).encode()
