@@ -5,17 +5,24 @@ executor only runs things in sandboxed children and hands back what they produce
 An improver run's requests (model calls, utility calls) are relayed to the
 orchestrator's handler one at a time, so the trust boundary is the same whichever
 executor runs the child. Results are recorded by the orchestrator only when they come
-back, so work an executor loses (a dead node) is run again elsewhere and nothing
-recorded is done twice.
+back, so work an executor loses (a dead node, a dead sandbox worker) is run again
+elsewhere and nothing recorded is done twice: an improver run starts again with a fresh
+handler (fresh budgets; the response cache serves the answers already paid for), a
+scoring simply scores again. `redo_when_lost` is that rule for a lost worker, shared by
+every executor; a job whose worker keeps dying under it ends the run with
+`WorkerLossLimit` (the run can be resumed), never a score.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from selftaught.errors import UserInputError
 from selftaught.sandbox.child_handle import Reply, RequestHandler
+from selftaught.sandbox.errors import SandboxError, WorkerLost
 from selftaught.sandbox.isolation import Protection
 from selftaught.sandbox.limits import Limits
 
@@ -24,6 +31,39 @@ if TYPE_CHECKING:
     from selftaught.tasks.scoring import SolutionScore
 
 EXECUTORS = ("local", "ray")
+MAX_WORKER_LOSSES = 4  # tries of one job whose worker dies under it, before the run stops
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class WorkerLossLimit(SandboxError, UserInputError):
+    """One job lost its sandbox worker on every try: something keeps killing workers.
+
+    Printed as one line by the command line (like `SandboxUnavailable`, it is about the
+    machine); the run ends `failed` and can be resumed once the cause is gone.
+    """
+
+
+def redo_when_lost(attempt: Callable[[], T], what: str, max_tries: int = MAX_WORKER_LOSSES) -> T:
+    """`attempt()`, run again each time its sandbox worker is lost under it (`WorkerLost`).
+
+    Work is only recorded when it comes back, so a lost try leaves nothing behind to undo.
+    After `max_tries` lost tries, `WorkerLossLimit` ends the run: a worker that no child can
+    signal does not die `max_tries` times in a row by chance (see sandbox/pool.py).
+    """
+    for tries in range(1, max_tries + 1):
+        try:
+            return attempt()
+        except WorkerLost as lost:
+            if tries == max_tries:
+                raise WorkerLossLimit(
+                    f"{what} lost its sandbox worker {tries} times in a row (last: {lost}); is something "
+                    "(the OOM killer?) killing sandbox workers? The run stops; `selftaught resume` "
+                    "continues it"
+                ) from lost
+            log.warning("%s runs again (try %d of %d): %s", what, tries + 1, max_tries, lost)
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)

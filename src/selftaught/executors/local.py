@@ -1,4 +1,8 @@
-"""The local executor: today's hardened worker pool on this machine."""
+"""The local executor: today's hardened worker pool on this machine.
+
+Work whose worker dies under it runs again on a new worker (`redo_when_lost`), as a Ray
+executor runs a lost node's work again on another node.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from selftaught.executors.base import ImproverJob, Tracker
+from selftaught.executors.base import ImproverJob, Tracker, redo_when_lost
 from selftaught.sandbox.child_handle import Reply, RequestHandler
 from selftaught.sandbox.isolation import Protection
 from selftaught.sandbox.pool import WorkerPool
@@ -33,7 +37,12 @@ class LocalExecutor:
     def run_improver(
         self, job: ImproverJob, make_handler: Callable[[], RequestHandler], tracker: Tracker | None = None
     ) -> Reply:
-        handler = make_handler()
+        return redo_when_lost(lambda: self._run_improver_once(job, make_handler, tracker), "an improver run")
+
+    def _run_improver_once(
+        self, job: ImproverJob, make_handler: Callable[[], RequestHandler], tracker: Tracker | None
+    ) -> Reply:
+        handler = make_handler()  # a run started again gets fresh budgets
         with self.pool.spawn(job.limits) as child:
             if tracker is not None:
                 tracker.track(child)
@@ -44,7 +53,9 @@ class LocalExecutor:
                     tracker.untrack(child)
 
     def score(self, task: Task, code: str, split: str, scoring: str) -> SolutionScore:
-        return score_solution(task, code, split, self.pool, scoring=scoring)
+        return redo_when_lost(
+            lambda: score_solution(task, code, split, self.pool, scoring=scoring), f"a scoring on {task.name}"
+        )
 
     def close(self) -> None:
         if self.own_pool:

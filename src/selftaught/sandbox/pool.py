@@ -4,13 +4,25 @@
 command, serves the child's requests (model calls, utility calls) while it works, and
 kills the child's whole process group when its deadline passes or it misbehaves.
 `Child`, `Reply`, `RequestAnswer` and `RequestHandler` stay importable from here.
+
+A worker can die under its children (the OOM killer, a user's `kill`); they die with it
+(PDEATHSIG). A command whose child vanished is then told apart from a child that crashed
+by asking whether its worker is gone: a crash leaves the worker standing. Where a child
+cannot signal its worker (seccomp, Landlock's signal scope or a uid of its own), the loss
+is the sandbox's, not the code's: `run` raises `WorkerLost`, and the executor runs that
+work again on a new worker (executors/base.py). Where a child could have killed its worker
+itself, the loss is charged to the code as `worker_lost`, so that it buys no second try.
+Each loss is logged and kept in `WorkerPool.worker_losses`.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
+import logging
 import os
+import select
 import shutil
 import signal
 import socket
@@ -21,19 +33,68 @@ import threading
 import warnings
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from selftaught.sandbox.child_handle import Child, Reply, RequestAnswer, RequestHandler
-from selftaught.sandbox.errors import SandboxError, SandboxUnavailable, UnknownSandboxMode, WorkerStartError
-from selftaught.sandbox.isolation import MODES, Protection, missing_for_strict
+from selftaught.sandbox.errors import (
+    SandboxError,
+    SandboxUnavailable,
+    UnknownSandboxMode,
+    WorkerLost,
+    WorkerStartError,
+)
+from selftaught.sandbox.isolation import (
+    LANDLOCK_SCOPE,
+    MODES,
+    SECCOMP,
+    THREAD_CAP,
+    Protection,
+    missing_for_strict,
+)
 from selftaught.sandbox.limits import Limits, worker_environment
 from selftaught.sandbox.probe import EXPECTED
 
-__all__ = ["Child", "Reply", "RequestAnswer", "RequestHandler", "SandboxWarning", "WorkerPool"]
+__all__ = ["Child", "Reply", "RequestAnswer", "RequestHandler", "SandboxWarning", "WorkerLoss", "WorkerPool"]
+
+log = logging.getLogger(__name__)
+
+SPAWN_ATTEMPTS = 3  # workers tried (a dead one replaced each time) before a spawn gives up
+START_ATTEMPTS = 2  # starts of one worker slot, when a start is killed by a signal
+KEPT_LOSSES = 100  # the most recent worker losses kept for diagnostics
+# Any one of these keeps a child from signalling its worker: seccomp's signal filter,
+# Landlock's signal scope, or a uid of the child's own (the thread cap is applied exactly then).
+SIGNAL_CONTAINMENT = (SECCOMP, LANDLOCK_SCOPE, THREAD_CAP)
 
 
 class SandboxWarning(UserWarning):
     """Default mode runs with fewer protections than strict mode would demand."""
+
+
+class _KilledWhileStarting(WorkerStartError):
+    """A worker killed by a signal before it said hello: another start may well succeed."""
+
+
+@dataclass(frozen=True)
+class WorkerLoss:
+    """A worker found dead under a running child, and what became of the child's work."""
+
+    worker_pid: int
+    child_pid: int
+    how: str  # "killed by SIGKILL", "exit status 1", "control socket closed"
+    redone: bool  # True: the work runs again; False: charged to the code (a child could have done it)
+
+
+def _how_it_ended(status: int | None) -> str:
+    if status is None:
+        return "its control socket closed"
+    if status < 0:
+        try:
+            return f"killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"killed by signal {-status}"
+    return f"exit status {status}"
 
 
 class _Worker:
@@ -67,8 +128,10 @@ class _Worker:
             except subprocess.TimeoutExpired:
                 pass
             cause = self.cause()
+            killed = (self.process.returncode or 0) < 0
             self.stop(grace_s=0)
-            raise WorkerStartError(f"sandbox worker did not start: {exc}{cause}") from exc
+            error = _KilledWhileStarting if killed else WorkerStartError
+            raise error(f"sandbox worker did not start: {exc}{cause}") from exc
 
     def cause(self) -> str:
         """The tail of the worker's stderr and its exit status, as a suffix for an error message."""
@@ -85,6 +148,23 @@ class _Worker:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def lost(self) -> bool:
+        """Whether this worker is dead or dying.
+
+        A worker's descriptors close before the kernel sends its children their death
+        signal, so once a child has vanished because its worker died, the control socket
+        already reads as hung up, even if the worker is not yet reapable.
+        """
+        if self.process.poll() is not None:
+            return True
+        try:
+            poller = select.poll()
+            poller.register(self.control, select.POLLIN)
+            events = poller.poll(0)
+        except (OSError, ValueError):  # closed by stop()
+            return True
+        return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _fd, mask in events)
 
     def spawn(self, limits: Limits, timeout_s: float) -> tuple[int, socket.socket, str]:
         with self.lock:
@@ -115,6 +195,23 @@ class _Worker:
             self.process.kill()
             self.process.wait()
         self.stderr.close()
+
+
+@dataclass
+class _PooledChild(Child):
+    """A child that knows its worker: a command it failed because the worker died is not its failure."""
+
+    worker: _Worker | None = field(default=None, repr=False, compare=False)
+    pool: WorkerPool | None = field(default=None, repr=False, compare=False)
+
+    def run(
+        self, command: dict[str, Any], wall_s: float | None = None, on_request: RequestHandler | None = None
+    ) -> Reply:
+        was_alive = self.alive
+        reply = super().run(command, wall_s, on_request)
+        if reply.ok or reply.error_kind != "crashed" or not was_alive or self.pool is None:
+            return reply
+        return self.pool._after_crash(self, reply)
 
 
 def _stop_all(workers: list[_Worker | None]) -> None:
@@ -162,6 +259,8 @@ class WorkerPool:
         self._closed = False
         self._finalizer = weakref.finalize(self, _stop_all, self._workers)
         self.protections: list[Protection] = []
+        self.worker_losses: collections.deque[WorkerLoss] = collections.deque(maxlen=KEPT_LOSSES)
+        self.workers_lost = 0  # losses under a running child, all told
         self._on_warning = on_warning
         try:
             self._start_workers()
@@ -177,7 +276,7 @@ class WorkerPool:
 
         def start(index: int) -> None:
             try:
-                self._workers[index] = _Worker(os.path.join(self._scratch_root, f"worker-{index}"), self.mode)
+                self._workers[index] = self._start_worker(index)
             except BaseException as exc:  # noqa: BLE001 - raised below, in the caller's thread
                 failures.append(exc)
 
@@ -223,31 +322,82 @@ class WorkerPool:
                 raise SandboxError("worker pool is closed")
             index = next(self._next) % self.n_workers
             worker = self._workers[index]
-            if worker is None or not worker.alive():
+            if worker is None or worker.lost():
                 if worker is not None:
                     worker.stop(grace_s=0)
-                worker = _Worker(os.path.join(self._scratch_root, f"worker-{index}"), self.mode)
+                worker = self._start_worker(index)
                 if self.mode == "strict" and self.protections and missing_for_strict(worker.protections):
                     worker.stop(grace_s=0)  # a replacement must hold to the same mode
                     raise SandboxUnavailable("a new sandbox worker lacks strict-mode protections")
                 self._workers[index] = worker
             return worker
 
+    def _start_worker(self, index: int) -> _Worker:
+        """A new worker for slot `index`; a start killed by a signal is tried again."""
+        for attempt in range(START_ATTEMPTS):
+            try:
+                return _Worker(os.path.join(self._scratch_root, f"worker-{index}"), self.mode)
+            except _KilledWhileStarting:
+                if attempt + 1 == START_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
     def spawn(self, limits: Limits | None = None) -> Child:
-        """Fork a sandboxed child with `limits`; a dead or hung worker is replaced once."""
+        """Fork a sandboxed child with `limits`; a dead or hung worker is replaced (SPAWN_ATTEMPTS tries).
+
+        Raises `WorkerLost` if the last worker tried died under the request (the caller may
+        redo its work), `WorkerStartError` if a worker hangs or cannot be started.
+        """
         limits = limits or Limits()
-        for attempt in range(2):
+        for attempt in range(SPAWN_ATTEMPTS):
             worker = self._worker()
             try:
                 pid, sock, scratch = worker.spawn(limits, self.spawn_timeout_s)
-                return Child(pid=pid, sock=sock, scratch=scratch, limits=limits)
+                return _PooledChild(
+                    pid=pid, sock=sock, scratch=scratch, limits=limits, worker=worker, pool=self
+                )
             except (OSError, WorkerStartError, ValueError) as exc:
+                lost = worker.lost()
                 worker.stop(grace_s=0)
-                if attempt:
-                    if isinstance(exc, WorkerStartError):
-                        raise
-                    raise WorkerStartError(f"sandbox worker failed to spawn a child: {exc}") from exc
+                if attempt + 1 < SPAWN_ATTEMPTS:
+                    continue
+                if lost:
+                    raise WorkerLost(
+                        f"sandbox worker {worker.process.pid} died while handing out a child: {exc}"
+                    ) from exc
+                if isinstance(exc, WorkerStartError):
+                    raise
+                raise WorkerStartError(f"sandbox worker failed to spawn a child: {exc}") from exc
         raise AssertionError("unreachable")
+
+    def redoes_lost_work(self) -> bool:
+        """Whether a lost worker's work runs again: only where no child can have killed its worker."""
+        return any(p.available and p.name in SIGNAL_CONTAINMENT for p in self.protections)
+
+    def _after_crash(self, child: _PooledChild, reply: Reply) -> Reply:
+        """`reply` is a crash: the child's own (kept), or its worker's death (raised, or charged)."""
+        worker = child.worker
+        if worker is None or not worker.lost():
+            return reply
+        with self._lock:
+            if self._closed:  # the pool's own close killed it
+                return reply
+            redone = self.redoes_lost_work()
+            loss = WorkerLoss(worker.process.pid, child.pid, _how_it_ended(worker.process.poll()), redone)
+            self.worker_losses.append(loss)
+            self.workers_lost += 1
+        what = f"sandbox worker {loss.worker_pid} was lost ({loss.how}) while child {loss.child_pid} worked"
+        if redone:
+            log.info("%s; its work runs again on a new worker", what)
+            raise WorkerLost(what)
+        log.warning("%s; charged to the code, since a child here could have killed its worker", what)
+        return Reply(
+            False,
+            error_kind="worker_lost",
+            error=f"{what} (without seccomp, Landlock's signal scope or a uid of its own, "
+            "a child can kill its worker, so the loss counts as the code's)",
+            elapsed_s=reply.elapsed_s,
+        )
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for tests and diagnostics)."""
