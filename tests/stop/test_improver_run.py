@@ -44,7 +44,7 @@ def improve_algorithm(initial_solution, utility, language_model):
             pass
 """
     outcome = _run(ctx, greedy)
-    assert not outcome.ok and outcome.error_kind == "budget_exceeded"
+    assert not outcome.ok and outcome.error_kind == "flood"  # the refusal loop hits the cap
     assert outcome.model_calls == 2
     assert (
         ctx.store.query("SELECT COUNT(*) AS n FROM model_calls WHERE run_id = ?", (ctx.run_id,))[0]["n"] == 2
@@ -142,7 +142,7 @@ def improve_algorithm(initial_solution, utility, language_model):
             pass
 """
     outcome = _run(ctx, looping)
-    assert not outcome.ok and outcome.error_kind == "budget_exceeded"
+    assert not outcome.ok and outcome.error_kind == "flood"
     events = ctx.store.query("SELECT kind, detail_json FROM events WHERE run_id = ?", (ctx.run_id,))
     refusals = [json.loads(e["detail_json"]) for e in events if e["kind"] == "budget_exceeded"]
     assert len(refusals) == 1 and refusals[0]["refused_calls"] == 1000 and refusals[0]["aborted"]

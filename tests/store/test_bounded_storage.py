@@ -35,8 +35,8 @@ def test_an_event_and_argument_flood_grows_the_store_by_less_than_a_bound(make_c
     scope = ctx.start_improver_run(Scope(iteration=0), "test", FLOODER, "flood", task=task.name, repeat=0)
     outcome = run_improver(ctx, FLOODER, task.seed_solution(), TaskUtility(ctx, task), scope)
     ctx.finish_improver_run(scope, outcome, "solution")
-    # past its budget the utility answers 0; 1000 refused calls later the run is cut (improver_run.py)
-    assert outcome.error_kind == "budget_exceeded", outcome.error
+    # past its budget the utility answers 0; 1000 refused calls later the run is cut (a flood)
+    assert outcome.error_kind == "flood", outcome.error
     assert outcome.utility_calls == ctx.config.utility_budget + 1000
     events = ctx.store.events(ctx.run_id, improver_run_id=scope.improver_run_id)
     assert len(events) == EVENTS_PER_IMPROVER_RUN + 1

@@ -33,7 +33,7 @@ GAP_THRESHOLD = 0.1  # a drop from validation to test larger than this is flagge
 OPERATIONAL_KINDS = frozenset(
     {
         "timeout", "time_limit", "crashed", "load_error", "exception", "missing_entry", "empty",
-        "protocol", "aborted", "budget_exceeded", "bad_result", "zero_utility",
+        "protocol", "aborted", "budget_exceeded", "flood", "bad_result", "zero_utility",
     }
 )  # fmt: skip
 ESCAPE_KINDS = frozenset({"budget_tamper", "new_model_object", "model_import", "budget_exceeded"})

@@ -3,7 +3,9 @@
 Improvers in sandboxed children talk to an instance of `LanguageModel` through a proxy;
 this object is the authority: it counts calls, checks `max_responses_per_call`, serves
 cached samples, asks the backend for the rest, and records every call (messages,
-parameters, responses, tokens, latency, retries).
+parameters, responses, tokens, latency, retries). Arguments from a child arrive as valid
+text (sandbox/protocol.py); answers from the backend are made valid here (a lone
+surrogate becomes U+FFFD) before they are cached, recorded or sent to a child.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from selftaught.models.base import ModelBackend, ModelError, ModelRequest
 from selftaught.models.cache import ResponseSource, cache_key
 from selftaught.models.limits import UsageLimiter
+from selftaught.sandbox.wire import valid_text
 
 MAX_TEMPERATURE = 2.0  # the range OpenAI-style chat models accept
 MAX_PROMPT_CHARS = 1_000_000  # per expertise or message string
@@ -190,7 +193,11 @@ class LanguageModel:
             raise
         if self._limiter is not None:
             self._limiter.after_call(response.prompt_tokens, response.completion_tokens)
-        fresh = (list(response.completions) + [""] * len(missing))[: len(missing)]
+        # a server's JSON may hold lone surrogate escapes: made valid before anything keeps them
+        fresh = [
+            valid_text(text) if isinstance(text, str) else ""
+            for text in (list(response.completions) + [""] * len(missing))[: len(missing)]
+        ]
         received = dict(zip(missing, fresh, strict=True))
         merged = {**cached, **received}
         if self._cache is not None:

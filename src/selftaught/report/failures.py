@@ -40,6 +40,8 @@ def classify(error_kind: str | None, error: str | None) -> str | None:
         return NO_CODE
     if error_kind == "crashed":
         return "crashed (killed or out of memory)"
+    if error_kind == "flood":
+        return "flood of refused requests (stopped)"
     return error_kind.replace("_", " ")
 
 

@@ -3,8 +3,10 @@
 `Child.run` sends a command, serves the child's requests while it works, and returns a
 `Reply`; every send and receive has the command's deadline, so a child that stops
 answering or stops reading is killed at it (`timeout`). What the child sends is parsed
-into declared message types (`messages.py`); anything else kills the child and fails
-the command as `protocol`. Failures are classified by exception type, never by text.
+into declared message types (`messages.py`); a request that does not fit its declaration
+is handed on as an `InvalidRequest` (the handler refuses it in an answer and counts it),
+and anything else kills the child and fails the command as `protocol`. Failures are
+classified by exception type, never by text.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from selftaught.sandbox.errors import FrameTimeout, PeerClosed, ProtocolError
+from selftaught.sandbox.errors import FrameTimeout, MalformedRequest, PeerClosed, ProtocolError
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import Request, Result, parse_child_message
-from selftaught.sandbox.protocol import DEFAULT_MAX_FRAME, recv_message, send_message
+from selftaught.sandbox.messages import ChildMessage, InvalidRequest, Request, Result, parse_child_message
+from selftaught.sandbox.protocol import DEFAULT_MAX_FRAME, recv_frame, send_message
 
 EXIT_GRACE_S = 0.5  # how long an `exit` may take to send before the child is killed anyway
 
@@ -83,7 +85,7 @@ class Child:
         try:
             send_message(self.sock, command, self.max_frame, deadline)
             while True:
-                message = parse_child_message(recv_message(self.sock, deadline, self.max_frame))
+                message = self._receive(deadline, answering=on_request is not None)
                 if isinstance(message, Result):
                     return Reply(
                         message.ok,
@@ -114,6 +116,16 @@ class Child:
         except BaseException:
             self.kill()  # a failure on our side: the child must not outlive it
             raise
+
+    def _receive(self, deadline: float, answering: bool) -> ChildMessage:
+        """The next message; a request that does not fit becomes an `InvalidRequest` when answering."""
+        frame, size = recv_frame(self.sock, deadline, self.max_frame)
+        try:
+            return parse_child_message(frame, wire_bytes=size)
+        except MalformedRequest as exc:
+            if not answering:
+                raise
+            return InvalidRequest(exc.op, exc.reason, wire_bytes=size)
 
     def kill(self) -> None:
         """Kill the child's whole process group (the worker reaps it and removes its scratch)."""

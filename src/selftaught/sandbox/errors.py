@@ -54,6 +54,22 @@ class MalformedMessage(ProtocolError):
     """A well-formed value that is not one of the declared message types."""
 
 
+class MalformedRequest(MalformedMessage):
+    """A request whose op or fields do not fit the declaration (`messages.REQUEST_TYPES`).
+
+    While an improver runs, the child gets a refusal as its answer (the request counts
+    toward its run's cap on refused requests) and goes on; elsewhere it fails the command.
+    """
+
+    def __init__(self, op: str, reason: str) -> None:
+        super().__init__(reason)
+        self.op = op
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return (MalformedRequest, (self.op, self.reason))
+
+
 class FrameTimeout(ProtocolError):
     """A frame could not be sent or received before the deadline."""
 

@@ -30,6 +30,7 @@ KINDS = frozenset(
 )
 MAX_EVENTS = 50
 MAX_DETAIL_CHARS = 2000
+MAX_FRAME_FOR_DETAIL = 64 * 1024  # a detail in a larger frame is recorded by its size only
 
 _IMPORT_KINDS = {
     "network_import": (
@@ -64,11 +65,15 @@ class EventFilter:
         self.limit = limit
         self.seen = 0
 
-    def accept(self, request: dict[str, Any]) -> Event | None:
+    def accept(self, request: dict[str, Any], wire_bytes: int = 0) -> Event | None:
+        """The event `request` reports, or None (unknown kind, past the limit). `wire_bytes`,
+        the size of the frame it came in, spares dumping a detail far over the limit."""
         kind, detail = request.get("kind"), request.get("detail")
         if kind not in KINDS or not isinstance(detail, dict) or self.seen >= self.limit:
             return None
         self.seen += 1
+        if wire_bytes > MAX_FRAME_FOR_DETAIL:
+            return Event(str(kind), {"reported_by": "child", "truncated": f"a detail of {wire_bytes} bytes"})
         text = json.dumps(detail, default=str)
         if len(text) > MAX_DETAIL_CHARS:
             detail = {"truncated": text[:MAX_DETAIL_CHARS]}

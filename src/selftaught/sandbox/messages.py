@@ -2,19 +2,25 @@
 
 A child sends two kinds of message: a `result` (the answer to a command) and, while an
 improver runs, a `request` naming one op. `parse_child_message` turns a decoded frame
-into one of the types below or raises `MalformedMessage`; field values go through the
-total `wire.from_wire`, sharing one item budget. Ops, fields and their types live in
-`REQUEST_TYPES` and nowhere else; the meaning of model arguments (temperature range,
-response count) is checked by the language model facade, which raises a catchable
-error inside the improver instead of failing the run.
+into one of the types below or raises a `ProtocolError` (`MalformedMessage`,
+`MalformedValue`), and nothing else (it is total: any other failure while parsing
+becomes a `MalformedMessage`). Ops, fields and the wire type of
+each field live in `REQUEST_TYPES` and `FIELD_KINDS` and nowhere else; a request whose
+op is unknown or whose fields do not fit raises `MalformedRequest`, which the child's
+handle answers with a refusal (`InvalidRequest`) while an improver runs. The meaning of
+model arguments (temperature range, response count, length) is checked by the language
+model facade, which refuses the call in an answer too.
+
+Text in a message is already valid (surrogates replaced at the frame, see protocol.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, fields
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
-from selftaught.sandbox.errors import MalformedMessage
+from selftaught.sandbox.errors import MalformedMessage, MalformedRequest, ProtocolError
 from selftaught.sandbox.wire import DEFAULT_LIMITS, WireLimits, from_wire
 
 # Error kinds the child runtime reports; anything else a child claims is recorded as `protocol`.
@@ -23,6 +29,14 @@ CHILD_ERROR_KINDS = frozenset(
 )
 MAX_ERROR_CHARS = 4000
 MAX_UTILITY_KWARGS = 32
+MAX_KWARG_CHARS = 200
+MAX_EXTRA_ARGS = 10**6
+MAX_EVENT_KIND_CHARS = 100
+
+
+def _size_field() -> Any:
+    """The payload size of the frame a request came in (set by the child's handle, not by the child)."""
+    return field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -40,19 +54,21 @@ class Result:
 class PromptRequest:
     """`language_model.prompt(expertise, message, n_responses, temperature)`."""
 
-    expertise: Any
-    message: Any
-    n_responses: Any = 1
-    temperature: Any = 0.7
+    expertise: str
+    message: str
+    n_responses: int = 1
+    temperature: float = 0.7
+    wire_bytes: int = _size_field()
 
 
 @dataclass(frozen=True)
 class BatchPromptRequest:
     """`language_model.batch_prompt(expertise, messages, temperature)`."""
 
-    expertise: Any
-    messages: Any
-    temperature: Any = 0.7
+    expertise: str
+    messages: list[str]
+    temperature: float = 0.7
+    wire_bytes: int = _size_field()
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,7 @@ class UtilityRequest:
     code: str | None
     extra_args: int = 0
     kwargs: dict[str, str] | None = None
+    wire_bytes: int = _size_field()
 
 
 @dataclass(frozen=True)
@@ -70,9 +87,19 @@ class EventRequest:
 
     kind: str
     detail: dict[str, Any]
+    wire_bytes: int = _size_field()
 
 
-Request = PromptRequest | BatchPromptRequest | UtilityRequest | EventRequest
+@dataclass(frozen=True)
+class InvalidRequest:
+    """A request that did not fit its declaration: never acted on, answered with a refusal."""
+
+    op: str
+    reason: str
+    wire_bytes: int = _size_field()
+
+
+Request = PromptRequest | BatchPromptRequest | UtilityRequest | EventRequest | InvalidRequest
 ChildMessage = Result | Request
 
 REQUEST_TYPES: dict[str, type] = {
@@ -83,62 +110,141 @@ REQUEST_TYPES: dict[str, type] = {
 }
 
 
-def _fields_of(message: dict[str, Any], cls: type, skip: set[str], limits: WireLimits) -> dict[str, Any]:
-    known = {f.name for f in fields(cls)}
-    extra = set(message) - known - skip
+# --- the wire type of each field ------------------------------------------------------------
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_integer(value: Any) -> bool:
+    return type(value) is int
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) is int or type(value) is float
+
+
+def _is_text_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_source(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _is_extra_args(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= MAX_EXTRA_ARGS
+
+
+def _is_kwargs(value: Any) -> bool:
+    if value is None:
+        return True
+    return (
+        type(value) is dict
+        and len(value) <= MAX_UTILITY_KWARGS
+        and all(
+            isinstance(v, str) and len(k) <= MAX_KWARG_CHARS and len(v) <= MAX_KWARG_CHARS
+            for k, v in value.items()
+        )
+    )
+
+
+def _is_event_kind(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_EVENT_KIND_CHARS
+
+
+def _is_detail(value: Any) -> bool:
+    return type(value) is dict
+
+
+# Each declared field and the check its decoded value must pass (with what it must be, for the refusal).
+FIELD_KINDS: dict[type, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    PromptRequest: {
+        "expertise": (_is_text, "a string"),
+        "message": (_is_text, "a string"),
+        "n_responses": (_is_integer, "an integer"),
+        "temperature": (_is_number, "a number"),
+    },
+    BatchPromptRequest: {
+        "expertise": (_is_text, "a string"),
+        "messages": (_is_text_list, "a list of strings"),
+        "temperature": (_is_number, "a number"),
+    },
+    UtilityRequest: {
+        "code": (_is_source, "a string or null"),
+        "extra_args": (_is_extra_args, f"a count up to {MAX_EXTRA_ARGS}"),
+        "kwargs": (_is_kwargs, f"at most {MAX_UTILITY_KWARGS} short strings by name"),
+    },
+    EventRequest: {
+        "kind": (_is_event_kind, "a short string"),
+        "detail": (_is_detail, "an object"),
+    },
+}
+
+
+def _request(message: dict[str, Any], op: str, cls: type, limits: WireLimits, wire_bytes: int) -> Any:
+    declared = FIELD_KINDS[cls]
+    extra = set(message) - set(declared) - {"type", "op"}
     if extra:
-        raise MalformedMessage(f"unknown fields {sorted(extra)[:5]}")
-    required = {f.name for f in fields(cls) if f.default is MISSING}
+        raise MalformedRequest(op, f"unknown fields {sorted(str(k)[:40] for k in extra)[:5]}")
+    required = {f.name for f in fields(cls) if f.name in declared and f.default is MISSING}
     missing = required - set(message)
     if missing:
-        raise MalformedMessage(f"missing fields {sorted(missing)}")
-    return from_wire({k: v for k, v in message.items() if k in known}, limits)
+        raise MalformedRequest(op, f"missing fields {sorted(missing)}")
+    try:
+        values = from_wire({name: value for name, value in message.items() if name in declared}, limits)
+    except ProtocolError as exc:
+        raise MalformedRequest(op, f"undecodable field: {exc}") from exc
+    for name, value in values.items():
+        check, what = declared[name]
+        if not check(value):
+            raise MalformedRequest(op, f"{op} {name} must be {what}, not {type(value).__name__}")
+    return cls(**values, wire_bytes=wire_bytes)
 
 
-def _check_utility(request: UtilityRequest) -> None:
-    if request.code is not None and not isinstance(request.code, str):
-        raise MalformedMessage("utility code must be a string or null")
-    if type(request.extra_args) is not int or not 0 <= request.extra_args <= 10**6:
-        raise MalformedMessage("utility extra_args must be a small count")
-    kwargs = request.kwargs or {}
-    if (
-        not isinstance(kwargs, dict)
-        or len(kwargs) > MAX_UTILITY_KWARGS
-        or not all(isinstance(v, str) and len(k) <= 200 and len(v) <= 200 for k, v in kwargs.items())
-    ):
-        raise MalformedMessage("utility kwargs must be a few short strings")
+def _result(message: dict[str, Any], limits: WireLimits) -> Result:
+    ok = message.get("ok")
+    if not isinstance(ok, bool):
+        raise MalformedMessage("a result's ok must be true or false")
+    if ok:
+        extra = set(message) - {"type", "ok", "value"}
+        if extra:
+            raise MalformedMessage(f"unknown fields {sorted(str(k)[:40] for k in extra)[:5]}")
+        value = message.get("value")
+        from_wire(value, limits)  # only to check it: callers decode the tagged value themselves
+        return Result(True, value)
+    error_kind, error = message.get("error_kind"), message.get("error")
+    if not isinstance(error_kind, str) or error_kind not in CHILD_ERROR_KINDS:
+        shown = error_kind[:40] if isinstance(error_kind, str) else type(error_kind).__name__
+        raise MalformedMessage(f"unknown error kind {shown!r}")
+    text = error if isinstance(error, str) else ""
+    return Result(False, None, error_kind, text[-MAX_ERROR_CHARS:])
 
 
-def parse_child_message(message: dict[str, Any], limits: WireLimits = DEFAULT_LIMITS) -> ChildMessage:
-    """The typed form of a decoded frame from a child; raises only `ProtocolError`s."""
-    kind = message.get("type")
-    if kind == "result":
-        ok = message.get("ok")
-        if not isinstance(ok, bool):
-            raise MalformedMessage("a result's ok must be true or false")
-        if ok:
-            extra = set(message) - {"type", "ok", "value"}
-            if extra:
-                raise MalformedMessage(f"unknown fields {sorted(extra)[:5]}")
-            value = message.get("value")
-            from_wire(value, limits)  # only to check it: callers decode the tagged value themselves
-            return Result(True, value)
-        error_kind, error = message.get("error_kind"), message.get("error")
-        if not isinstance(error_kind, str) or error_kind not in CHILD_ERROR_KINDS:
-            raise MalformedMessage(f"unknown error kind {str(error_kind)[:40]!r}")
-        text = error if isinstance(error, str) else ""
-        return Result(False, None, error_kind, text[-MAX_ERROR_CHARS:])
-    if kind == "request":
-        op = message.get("op")
-        cls = REQUEST_TYPES.get(op) if isinstance(op, str) else None
-        if cls is None:
-            raise MalformedMessage(f"unknown request op {str(op)[:40]!r}")
-        request = cls(**_fields_of(message, cls, {"type", "op"}, limits))
-        if isinstance(request, UtilityRequest):
-            _check_utility(request)
-        if isinstance(request, EventRequest) and not (
-            isinstance(request.kind, str) and isinstance(request.detail, dict)
-        ):
-            raise MalformedMessage("an event has a kind and a detail object")
-        return request
-    raise MalformedMessage(f"unexpected message of type {str(kind)[:40]!r}")
+def parse_child_message(
+    message: dict[str, Any], limits: WireLimits = DEFAULT_LIMITS, wire_bytes: int = 0
+) -> ChildMessage:
+    """The typed form of a decoded frame from a child; raises only `ProtocolError`s.
+
+    `wire_bytes` (the frame's payload size) is kept on a request, so that refusing a
+    large request can cost its sender more.
+    """
+    try:
+        if not isinstance(message, dict):
+            raise MalformedMessage("a message is a JSON object")
+        kind = message.get("type")
+        if kind == "result":
+            return _result(message, limits)
+        if kind == "request":
+            op = message.get("op")
+            cls = REQUEST_TYPES.get(op) if isinstance(op, str) else None
+            if cls is None:
+                shown = op[:40] if isinstance(op, str) else type(op).__name__
+                raise MalformedRequest(shown, f"unknown request op {shown!r}")
+            assert isinstance(op, str)
+            return _request(message, op, cls, limits, wire_bytes)  # type: ignore[no-any-return]
+        shown = kind[:40] if isinstance(kind, str) else type(kind).__name__
+        raise MalformedMessage(f"unexpected message of type {shown!r}")
+    except ProtocolError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - total: nothing else escapes (MemoryError, RecursionError)
+        raise MalformedMessage(f"unparsable message: {exc.__class__.__name__}") from exc

@@ -8,6 +8,12 @@ object is built, so a frame of tiny values cannot cost hundreds of megabytes), n
 or Infinity literals, integers within Python's digit limit. Value-level checks (depth,
 finite floats, array tags) are `wire.from_wire`'s. Failures are `ProtocolError`s.
 
+Text is made valid at this one gate. A frame is decoded as strict UTF-8 (which refuses
+an encoded surrogate) and nothing else; a frame whose text holds a surrogate escape
+(`\\ud800` to `\\udfff`) has every string and key of its parsed value passed through
+`wire.make_text_valid`, so lone surrogates become U+FFFD before any other code sees
+them. A frame without such an escape (almost all) costs one regular-expression scan.
+
 Decoding memory: a frame of F bytes with N items costs at most 10 F + 200 N bytes
 (parse and `from_wire` together; measured in tests/sandbox/test_wire.py on the worst
 shapes), so at most about 260 MB at the 16 MiB and 500,000-item caps, where a 16 MiB
@@ -17,6 +23,7 @@ frame of tiny values cost about 800 MB before; such a frame is now refused unpar
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import sys
@@ -30,7 +37,14 @@ from selftaught.sandbox.errors import (
     PeerClosed,
     ProtocolError,
 )
-from selftaught.sandbox.wire import ALLOWED_DTYPES, DEFAULT_LIMITS, WireLimits, from_wire, to_wire
+from selftaught.sandbox.wire import (
+    ALLOWED_DTYPES,
+    DEFAULT_LIMITS,
+    WireLimits,
+    from_wire,
+    make_text_valid,
+    to_wire,
+)
 
 __all__ = [
     "ALLOWED_DTYPES",
@@ -41,6 +55,7 @@ __all__ = [
     "decode_frame",
     "encode_frame",
     "from_wire",
+    "recv_frame",
     "recv_message",
     "send_message",
     "to_wire",
@@ -49,6 +64,8 @@ __all__ = [
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 MAX_INT_DIGITS = 1300  # a little over WireLimits.max_int_bits in decimal
 _HEADER = struct.Struct(">I")
+# A JSON escape of a surrogate code point (a valid pair is joined by the parser, a lone one is kept).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def encode_frame(message: dict[str, Any], max_frame: int = DEFAULT_MAX_FRAME) -> bytes:
@@ -80,13 +97,18 @@ def decode_frame(payload: bytes | bytearray, limits: WireLimits = DEFAULT_LIMITS
     digits = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
     hook = _parse_int if digits == 0 or digits > MAX_INT_DIGITS else None
     try:
-        message = json.loads(payload, parse_constant=_reject_constant, parse_int=hook)
+        # Strict UTF-8 here: json.loads on bytes would also take UTF-16/32 and let encoded
+        # surrogates through ("surrogatepass").
+        text = payload.decode("utf-8")
+        message = json.loads(text, parse_constant=_reject_constant, parse_int=hook)
     except ProtocolError:
         raise
     except Exception as exc:  # noqa: BLE001 - JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError
         raise MalformedFrame(f"malformed message: {exc.__class__.__name__}") from exc
     if not isinstance(message, dict):
         raise MalformedFrame("message is not a JSON object")
+    if _SURROGATE_ESCAPE.search(text):
+        make_text_valid(message)
     return message
 
 
@@ -134,6 +156,19 @@ def _recv_exact(sock: socket.socket, size: int, deadline: float | None) -> bytea
     return buffer
 
 
+def recv_frame(
+    sock: socket.socket,
+    deadline: float | None = None,
+    max_frame: int = DEFAULT_MAX_FRAME,
+    limits: WireLimits = DEFAULT_LIMITS,
+) -> tuple[dict[str, Any], int]:
+    """One framed message received before `deadline`, and its payload's size in bytes."""
+    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
+    if size > max_frame:
+        raise FrameTooLarge(f"peer announced a {size}-byte message, over the {max_frame}-byte limit")
+    return decode_frame(_recv_exact(sock, size, deadline), limits), size
+
+
 def recv_message(
     sock: socket.socket,
     deadline: float | None = None,
@@ -141,7 +176,4 @@ def recv_message(
     limits: WireLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Receive one framed message before `deadline` (a time.monotonic() value, or None to wait)."""
-    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
-    if size > max_frame:
-        raise FrameTooLarge(f"peer announced a {size}-byte message, over the {max_frame}-byte limit")
-    return decode_frame(_recv_exact(sock, size, deadline), limits)
+    return recv_frame(sock, deadline, max_frame, limits)[0]

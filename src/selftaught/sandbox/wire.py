@@ -7,6 +7,14 @@ integer size. Floats must be finite (non-finite ones travel only as the explicit
 `{"__float__": "nan" | "inf" | "-inf"}` tag). numpy arrays of a whitelisted dtype travel
 as raw little-endian bytes in base64 with their shape; the data must have exactly the
 bytes the dtype and shape call for, and booleans must be 0 or 1. Nothing is unpickled.
+
+Text is made valid here too: JSON may carry a lone surrogate escape (`"\\ud800"`), which
+Python decodes into a `str` that UTF-8 (SQLite, files, HTML) cannot encode. Surrogate code
+points are the only ones UTF-8 cannot encode, so `make_text_valid` replaces each one left
+in a decoded string (keys included) by U+FFFD, the replacement character; a valid pair
+(an astral character such as an emoji) is joined by the JSON parser before this and kept.
+`protocol.decode_frame` applies it to every frame, so no code past the boundary sees such
+text.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +35,8 @@ ALLOWED_DTYPES = frozenset(
     | {"float16", "float32", "float64"}
 )
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+REPLACEMENT_CHAR = "\ufffd"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,41 @@ def to_wire(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return [to_wire(v) for v in value]
     return {"__repr__": repr(value)[:200]}
+
+
+def valid_text(text: str) -> str:
+    """`text` with every surrogate code point (unencodable in UTF-8) replaced by U+FFFD."""
+    return _SURROGATE.sub(REPLACEMENT_CHAR, text) if _SURROGATE.search(text) else text
+
+
+def make_text_valid(value: Any) -> Any:
+    """`value` (JSON-decoded data) with every string and key made valid by `valid_text`.
+
+    Lists and dictionaries are fixed in place (they are fresh from the parser); the walk
+    uses its own stack, so nesting depth costs no recursion. Two keys that become equal
+    keep the later value.
+    """
+    if isinstance(value, str):
+        return valid_text(value)
+    stack = [value] if isinstance(value, list | dict) else []
+    while stack:
+        container = stack.pop()
+        if isinstance(container, dict):
+            if any(isinstance(key, str) and _SURROGATE.search(key) for key in container):
+                items = list(container.items())
+                container.clear()
+                for key, item in items:
+                    container[valid_text(key) if isinstance(key, str) else key] = item
+            pairs: Any = container.items()
+        else:
+            pairs = enumerate(container)
+        for key, item in list(pairs):
+            if isinstance(item, str):
+                if _SURROGATE.search(item):
+                    container[key] = valid_text(item)
+            elif isinstance(item, list | dict):
+                stack.append(item)
+    return value
 
 
 def from_wire(value: Any, limits: WireLimits = DEFAULT_LIMITS) -> Any:

@@ -3,11 +3,16 @@
 The child sees proxies; this module is where their requests land, already parsed into
 declared message types (sandbox/messages.py). Budgets are enforced here, with the
 reference's semantics: a model call past the budget raises inside the improver, which
-may catch it and return its best so far; utility calls past their budget score 0; a
-loop of refused calls is cut short after MAX_REFUSED_CALLS and fails the run as
-`budget_exceeded`. Model arguments are checked by the facade (a bad temperature raises
-a ValueError inside the improver). Extra arguments such as `use_sandbox=False` are
-recorded as events and otherwise ignored.
+may catch it and return its best so far; utility calls past their budget score 0.
+Model arguments are checked by the facade (a bad temperature raises a ValueError inside
+the improver). Extra arguments such as `use_sandbox=False` are recorded as events and
+otherwise ignored.
+
+Every request the budgets do not pay for counts toward one cap per improver run: refused
+calls (past a budget, bad arguments, a request that does not fit its declaration) and
+safety events. Each costs one unit, plus one per full 64 KiB of its frame; at
+MAX_REFUSED_UNITS the child is killed and the run fails as `flood`, so a loop of free
+requests ends in well under a second of the orchestrator's time (benchmarks/flood.py).
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from typing import Protocol
 
 from selftaught.executors.base import ImproverJob
 from selftaught.models.base import ModelError
-from selftaught.models.facade import BudgetExceeded
+from selftaught.models.facade import BudgetExceeded, InvalidModelArguments
 from selftaught.sandbox.child_handle import RequestAnswer
 from selftaught.sandbox.events import EventFilter
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.messages import (
     BatchPromptRequest,
     EventRequest,
+    InvalidRequest,
     PromptRequest,
     Request,
     UtilityRequest,
@@ -32,7 +38,9 @@ from selftaught.sandbox.messages import (
 from selftaught.seeding import stable_seed
 from selftaught.stop.context import RunContext, Scope
 
-MAX_REFUSED_CALLS = 1000
+MAX_REFUSED_UNITS = 1000  # refused requests and events per improver run, weighted by size
+REFUSAL_UNIT_BYTES = 64 * 1024  # a request costs one more unit per full 64 KiB of its frame
+FLOOD = "flood"  # the failure kind of an improver run stopped at the cap
 
 
 class TrustedUtility(Protocol):
@@ -62,9 +70,10 @@ class _RequestServer:
 
     A model call past the budget is refused with an error the child raises inside the
     improver (as in the reference, the improver may catch it and return its best so far);
-    a utility call past its budget scores 0. After `MAX_REFUSED_CALLS` refusals in all, the
-    improver is stopped and its run fails as `budget_exceeded`. Refusals are recorded once
-    per resource, with their count, when the run ends (`record_refusals`).
+    a utility call past its budget scores 0; a request with bad arguments is refused with
+    an error the child raises too. Refusals and events count toward MAX_REFUSED_UNITS;
+    past it the improver is stopped and its run fails as `flood`. Refusals are recorded
+    once per resource, with their count, when the run ends (`record_refusals`).
     """
 
     def __init__(self, ctx: RunContext, utility: TrustedUtility, scope: Scope, source: str) -> None:
@@ -74,45 +83,64 @@ class _RequestServer:
         self.source = source
         self.model = ctx.model_handle(scope)
         self.utility_uses = 0
-        self.refused = {"language_model": 0, "utility": 0}
+        self.refused = {"language_model": 0, "utility": 0, "invalid": 0}
+        self.events_seen = 0
+        self.units = 0
         self.abort_reason: str | None = None
+        self.abort_kind = FLOOD
         self.events = EventFilter()  # sandbox: safety events the child reports
 
     def __call__(self, request: Request) -> RequestAnswer:
+        if isinstance(request, InvalidRequest):
+            why = f"malformed {request.op} request: {request.reason}"
+            return self._refuse(
+                "invalid", request.wire_bytes, RequestAnswer(False, error=why, error_type="protocol")
+            )
+        if isinstance(request, UtilityRequest):
+            return self._utility(request)
+        if isinstance(request, EventRequest):  # a safety event noticed in the child (sandbox/events.py)
+            event = self.events.accept({"kind": request.kind, "detail": request.detail}, request.wire_bytes)
+            if event is not None:
+                self.ctx.event(event.kind, self.scope, event.detail, self.source)
+            self.events_seen += 1
+            return self._count(request.wire_bytes, RequestAnswer(True, None))
         try:
             if isinstance(request, PromptRequest):
-                return RequestAnswer(
-                    True,
-                    self.model.prompt(
-                        request.expertise, request.message, request.n_responses, request.temperature
-                    ),
+                answers = self.model.prompt(
+                    request.expertise, request.message, request.n_responses, request.temperature
                 )
+                return RequestAnswer(True, answers)
             if isinstance(request, BatchPromptRequest):
-                return RequestAnswer(
-                    True, self.model.batch_prompt(request.expertise, request.messages, request.temperature)
-                )
-            if isinstance(request, UtilityRequest):
-                return self._utility(request)
-            if isinstance(request, EventRequest):  # a safety event noticed in the child (sandbox/events.py)
-                event = self.events.accept({"kind": request.kind, "detail": request.detail})
-                if event is not None:
-                    self.ctx.event(event.kind, self.scope, event.detail, self.source)
-                return RequestAnswer(True, None)
+                answers = self.model.batch_prompt(request.expertise, request.messages, request.temperature)
+                return RequestAnswer(True, answers)
         except BudgetExceeded as exc:
             refusal = RequestAnswer(False, error=str(exc), error_type="budget")
-            return self._refuse("language_model", str(exc), refusal)
-        except (TypeError, ValueError) as exc:
-            return RequestAnswer(False, error=f"{exc.__class__.__name__}: {exc}", error_type="invalid")
+            return self._refuse("language_model", request.wire_bytes, refusal)
+        except InvalidModelArguments as exc:
+            refusal = RequestAnswer(False, error=f"{exc.__class__.__name__}: {exc}", error_type="invalid")
+            return self._refuse("invalid", request.wire_bytes, refusal)
         except ModelError as exc:
             return RequestAnswer(False, error=f"language model failed: {exc}", error_type="model")
-        return RequestAnswer(False, error=f"unknown request {type(request).__name__}", error_type="invalid")
+        refusal = RequestAnswer(
+            False, error=f"unknown request {type(request).__name__}", error_type="invalid"
+        )
+        return self._refuse("invalid", 0, refusal)
 
-    def _refuse(self, resource: str, why: str, answer: RequestAnswer) -> RequestAnswer:
-        """Count one refused call; past MAX_REFUSED_CALLS, stop the improver instead of answering."""
+    def _refuse(self, resource: str, wire_bytes: int, answer: RequestAnswer) -> RequestAnswer:
+        """Count one refused request against `resource`, then against the cap."""
         self.refused[resource] += 1
-        if sum(self.refused.values()) >= MAX_REFUSED_CALLS:
-            self.abort_reason = f"{MAX_REFUSED_CALLS} calls refused past the budget ({why})"
-            return RequestAnswer(False, error=self.abort_reason, abort=True, abort_kind="budget_exceeded")
+        return self._count(wire_bytes, answer)
+
+    def _count(self, wire_bytes: int, answer: RequestAnswer) -> RequestAnswer:
+        """Charge one unsponsored request to the cap; past it, stop the improver instead of answering."""
+        self.units += 1 + wire_bytes // REFUSAL_UNIT_BYTES
+        if self.units >= MAX_REFUSED_UNITS:
+            counts = ", ".join(f"{n} {what}" for what, n in self.refused.items() if n)
+            self.abort_reason = (
+                f"flood: {MAX_REFUSED_UNITS} units of refused requests and events "
+                f"({counts or 'no refusals'}; {self.events_seen} events)"
+            )
+            return RequestAnswer(False, error=self.abort_reason, abort=True, abort_kind=FLOOD)
         return answer
 
     def _utility(self, request: UtilityRequest) -> RequestAnswer:
@@ -126,9 +154,8 @@ class _RequestServer:
             )
         self.utility_uses += 1
         if self.utility_uses > self.utility.budget:
-            why = f"utility budget of {self.utility.budget} exceeded"
             zero = RequestAnswer(True, {"score": 0.0, "uses": self.utility_uses})
-            return self._refuse("utility", why, zero)
+            return self._refuse("utility", request.wire_bytes, zero)
         started = time.monotonic()
         value = self.utility.score(request.code, self.scope)
         return RequestAnswer(
@@ -136,14 +163,28 @@ class _RequestServer:
         )
 
     def record_refusals(self) -> None:
-        """One `budget_exceeded` event per resource whose budget was hit, with the refusal count."""
+        """One `budget_exceeded` event per resource whose budget was hit, with the refusal count;
+        one `invalid_requests` event if requests were refused for their arguments; one `flood`
+        event if the cap stopped the improver."""
         budgets = {"language_model": self.model.budget, "utility": self.utility.budget}
-        for resource, count in self.refused.items():
+        for resource, budget in budgets.items():
+            count = self.refused[resource]
             if count:
-                detail = {"resource": resource, "budget": budgets[resource], "refused_calls": count}
+                detail = {"resource": resource, "budget": budget, "refused_calls": count}
                 if self.abort_reason is not None:
                     detail["aborted"] = True
                 self.ctx.event("budget_exceeded", self.scope, detail, self.source)
+        if self.refused["invalid"]:
+            detail = {"refused_calls": self.refused["invalid"]}
+            self.ctx.event("invalid_requests", self.scope, detail, self.source)
+        if self.abort_reason is not None:
+            detail = {
+                "units": self.units,
+                "cap": MAX_REFUSED_UNITS,
+                "events": self.events_seen,
+                **self.refused,
+            }
+            self.ctx.event(FLOOD, self.scope, detail, self.source)
 
 
 def run_improver(
@@ -186,7 +227,7 @@ def run_improver(
     calls, uses = server.model.uses, server.utility_uses
     if server.abort_reason is not None:
         return ImproverOutcome(
-            False, None, "budget_exceeded", server.abort_reason, reply.elapsed_s, calls, uses
+            False, None, server.abort_kind, server.abort_reason, reply.elapsed_s, calls, uses
         )
     if not reply.ok:
         return ImproverOutcome(False, None, reply.error_kind, reply.error, reply.elapsed_s, calls, uses)
