@@ -6,8 +6,11 @@ the same live probe; a node whose sandbox is weaker says why instead of joining.
 improver run is driven step by step: `start` spawns a child and returns its first
 request (or its result), `answer` hands the orchestrator's answer to the child and
 returns the next one. The child's deadlines are kept here, by `Child.run`, exactly as
-on a local run; only the answers travel. Everything this actor handles came from the
-orchestrator or was already parsed from the child by the sandbox's total decoder.
+on a local run; only the answers travel. A sandbox worker lost under a scoring is
+redone here (`redo_when_lost`); one lost under an improver run is reported as a `Step`
+with `lost` set, and the orchestrator runs the improver again with fresh budgets.
+Everything this actor handles came from the orchestrator or was already parsed from the
+child by the sandbox's total decoder.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from selftaught.executors.base import redo_when_lost
 from selftaught.sandbox.child_handle import Child, Reply, RequestAnswer
-from selftaught.sandbox.errors import SandboxError
+from selftaught.sandbox.errors import SandboxError, WorkerLost
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.messages import Request
 from selftaught.sandbox.pool import WorkerPool
@@ -40,10 +44,12 @@ class NodeInfo:
 
 @dataclass(frozen=True)
 class Step:
-    """Where a relayed improver run stands: a request for the orchestrator, or the run's result."""
+    """Where a relayed improver run stands: a request for the orchestrator, the run's result,
+    or (`lost`, why) the loss of the sandbox worker it ran in: run it again."""
 
     request: Request | None = None
     reply: Reply | None = None
+    lost: str | None = None
 
 
 class _RelayedRun:
@@ -60,6 +66,10 @@ class _RelayedRun:
     def _run(self) -> None:
         try:
             reply = self.child.run(self.command, on_request=self._relay)
+        except WorkerLost as lost:
+            self.child.close()
+            self.steps.put(Step(lost=str(lost)))
+            return
         except BaseException as exc:  # noqa: BLE001 - a failure on our side ends the run, with its cause
             reply = Reply(False, error_kind="crashed", error=f"node failure: {exc.__class__.__name__}: {exc}")
         finally:
@@ -122,10 +132,17 @@ class NodeRunner:
             fetched = ray.get(task_box[0])
             with self._lock:
                 task = self._tasks.setdefault(task_key, fetched)
-        return score_solution(task, code, split, self._pool(), scoring=scoring)
+        return redo_when_lost(
+            lambda: score_solution(task, code, split, self._pool(), scoring=scoring),
+            f"a scoring on {task.name}",
+        )
 
     def start(self, job_id: str, command: dict[str, Any], limits: Limits) -> Step:
-        run = _RelayedRun(self._pool().spawn(limits), command)
+        try:
+            child = self._pool().spawn(limits)
+        except WorkerLost as lost:
+            return Step(lost=str(lost))
+        run = _RelayedRun(child, command)
         with self._lock:
             self._runs[job_id] = run
         return self._next(job_id, run)
@@ -140,7 +157,7 @@ class NodeRunner:
 
     def _next(self, job_id: str, run: _RelayedRun) -> Step:
         step = run.steps.get()
-        if step.reply is not None:
+        if step.reply is not None or step.lost is not None:
             with self._lock:
                 self._runs.pop(job_id, None)
         return step

@@ -7,7 +7,9 @@ The orchestrator keeps model calls, budgets, the response cache and the store: a
 improver's requests come back here one at a time (`start` returns the first, each
 `answer` the next), so the trust boundary is where it is on one machine. A lost actor's
 in-flight work runs again on another; since only the orchestrator records results, and
-only when they come back, nothing recorded is redone.
+only when they come back, nothing recorded is redone. A sandbox worker lost on a node is
+handled as on one machine (`redo_when_lost`): the node redoes a scoring itself, and an
+improver run it reports lost runs again here with a fresh handler.
 
 `pip install 'selftaught[ray]'` on every node; see docs/scaling.md.
 """
@@ -21,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from selftaught.executors.base import ImproverJob, Tracker
+from selftaught.executors.base import ImproverJob, Tracker, redo_when_lost
 from selftaught.executors.node import NodeInfo, NodeRunner, Step
 from selftaught.sandbox.child_handle import Reply, RequestHandler
-from selftaught.sandbox.errors import SandboxError, SandboxUnavailable
+from selftaught.sandbox.errors import SandboxError, SandboxUnavailable, WorkerLost
 from selftaught.sandbox.isolation import Protection
 
 if TYPE_CHECKING:
@@ -153,6 +155,12 @@ class RayExecutor:
     def run_improver(
         self, job: ImproverJob, make_handler: Callable[[], RequestHandler], tracker: Tracker | None = None
     ) -> Reply:
+        return redo_when_lost(lambda: self._run_improver_once(job, make_handler, tracker), "an improver run")
+
+    def _run_improver_once(
+        self, job: ImproverJob, make_handler: Callable[[], RequestHandler], tracker: Tracker | None
+    ) -> Reply:
+        """One try on the live nodes (a lost node's run goes to another); `WorkerLost` if its worker died."""
         ray = _ray()
         while True:
             node = self._pick()
@@ -167,14 +175,16 @@ class RayExecutor:
                         False, error_kind="crashed", error="the run stopped before this improver started"
                     )
                 step: Step = ray.get(node.actor.start.remote(run.job_id, job.command, job.limits))
-                while step.reply is None:
+                while step.reply is None and step.lost is None:
                     assert step.request is not None
                     answer = handler(step.request)
                     step = ray.get(node.actor.answer.remote(run.job_id, answer))
                 self._done(node)
-                return step.reply
+                if step.reply is not None:
+                    return step.reply
             except ray.exceptions.RayActorError:
                 self._done(node, lost=True)  # run it again elsewhere
+                continue
             except BaseException:
                 self._done(node)
                 run.kill()
@@ -182,6 +192,7 @@ class RayExecutor:
             finally:
                 if tracker is not None:
                     tracker.untrack(run)
+            raise WorkerLost(f"on node {node.info.host}: {step.lost}")  # the node is fine: redo_when_lost
 
     def score(self, task: Task, code: str, split: str, scoring: str) -> SolutionScore:
         ray = _ray()
