@@ -17,7 +17,17 @@ one syscall per child. What the filter denies, with EPERM:
   BPF compares unsigned, so the filter names the child's own pid instead of a range), and
   the indirect routes: `fcntl` F_SETOWN, F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY and
   `ioctl` FIOSETOWN, SIOCSPGRP;
-- `prctl(PR_SET_PDEATHSIG)`: the child cannot clear its death signal to outlive its worker.
+- `prctl(PR_SET_PDEATHSIG)`: the child cannot clear its death signal to outlive its worker;
+- other processes: `prlimit64`, the `sched_set*`/`sched_get*` calls, `getpgid`, `getsid`,
+  `setpriority` and `getpriority` only on the child itself (pid 0 or its own; no PRIO_USER,
+  which would renice every process of the user), `ioprio_set`/`ioprio_get` not at all:
+  a child can neither lower the orchestrator's CPU limit nor renice, re-pin or probe anyone;
+- file metadata, which Landlock does not cover: the chmod and chown family, `utime`,
+  `utimes`, `utimensat`, `futimesat`, `file_setattr` and the `FS_IOC_SETFLAGS`/`FSSETXATTR`
+  ioctls (EPERM; `shutil.copy` and `copy2` therefore fail, `copyfile` works), extended
+  attributes and ACLs read or written (EOPNOTSUPP, as on a file system without them), and
+  `inotify`/`fanotify`: no private file opened to the world, no data passed in a file's
+  times or attributes, no watching the run store being written.
 
 Syscalls of another architecture (the 32-bit entry points) kill the process. Only x86_64
 is described; elsewhere `supported()` is false and the sandbox reports it.
@@ -59,6 +69,20 @@ X86_64 = {
     "fsmount": 432, "fspick": 433, "pidfd_open": 434, "clone3": 435, "pidfd_getfd": 438,
     "process_madvise": 440, "mount_setattr": 442, "quotactl_fd": 443, "memfd_secret": 447,
     "process_mrelease": 448, "statmount": 457, "listmount": 458,
+    # other processes' scheduling, priority and limits
+    "getpgid": 121, "getsid": 124, "getpriority": 140, "setpriority": 141, "sched_setparam": 142,
+    "sched_getparam": 143, "sched_setscheduler": 144, "sched_getscheduler": 145,
+    "sched_rr_get_interval": 148, "sched_setaffinity": 203, "sched_getaffinity": 204,
+    "ioprio_set": 251, "ioprio_get": 252, "prlimit64": 302, "sched_setattr": 314, "sched_getattr": 315,
+    # file modes, owners, times, extended attributes, watches
+    "chmod": 90, "fchmod": 91, "chown": 92, "fchown": 93, "lchown": 94, "utime": 132, "utimes": 235,
+    "fchownat": 260, "futimesat": 261, "fchmodat": 268, "utimensat": 280, "fchmodat2": 452,
+    "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "getxattr": 191, "lgetxattr": 192,
+    "fgetxattr": 193, "listxattr": 194, "llistxattr": 195, "flistxattr": 196, "removexattr": 197,
+    "lremovexattr": 198, "fremovexattr": 199, "setxattrat": 463, "getxattrat": 464, "listxattrat": 465,
+    "removexattrat": 466, "open_tree_attr": 467, "file_getattr": 468, "file_setattr": 469,
+    "inotify_init": 253, "inotify_add_watch": 254, "inotify_init1": 294, "fanotify_init": 300,
+    "fanotify_mark": 301,
 }
 
 # Denied outright, with EPERM.
@@ -84,7 +108,34 @@ DENIED = (
     "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop", "msgget", "msgsnd",
     "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify",
     "mq_getsetattr", "memfd_create", "memfd_secret",
+    # another process's I/O priority (a renice of the user's processes), named or probed
+    "ioprio_set", "ioprio_get",
+    # file modes, owners and times: Landlock does not cover them, so a child could open a user's
+    # private files to the world or pass data in a file's times (a channel that outlives the run)
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "utime", "utimes", "utimensat", "futimesat", "file_setattr", "file_getattr", "open_tree_attr",
+    # watches on what the host does (the run store being written)
+    "inotify_init", "inotify_init1", "inotify_add_watch", "fanotify_init", "fanotify_mark",
 )
+
+# Denied with EOPNOTSUPP, which callers treat as "this file system keeps no such attributes"
+# (shutil.copystat does): extended attributes and ACLs, read or written.
+UNSUPPORTED = (
+    "setxattr", "lsetxattr", "fsetxattr", "getxattr", "lgetxattr", "fgetxattr", "listxattr",
+    "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr", "setxattrat",
+    "getxattrat", "listxattrat", "removexattrat",
+)
+
+# Allowed only on the child itself (first argument 0 or its own pid): limits, scheduling and
+# affinity of another process of the user (the orchestrator's RLIMIT_CPU, say), and probes
+# that would tell which pids exist. setrlimit/getrlimit (no pid) stay allowed.
+SELF_ONLY = (
+    "prlimit64", "sched_setaffinity", "sched_getaffinity", "sched_setscheduler", "sched_getscheduler",
+    "sched_setparam", "sched_getparam", "sched_setattr", "sched_getattr", "sched_rr_get_interval",
+    "getpgid", "getsid",
+)
+# Allowed only as (PRIO_PROCESS, 0 or own pid): PRIO_USER with 0 would renice every process of the user.
+PRIORITY = ("setpriority", "getpriority")
 # fmt: on
 
 _NR = {"x86_64": X86_64}
@@ -92,13 +143,18 @@ _NR = {"x86_64": X86_64}
 # Argument values denied for syscalls that are otherwise needed.
 PR_SET_PDEATHSIG = 1  # prctl: the child may not clear its death signal and outlive its worker
 DENIED_FCNTL = (8, 10, 15, 1024, 1026, 1031)  # F_SETOWN F_SETSIG F_SETOWN_EX F_SETLEASE F_NOTIFY F_SETPIPE_SZ
-DENIED_IOCTL = (0x8901, 0x8902)  # FIOSETOWN SIOCSPGRP: signal delivery to another process
+# FIOSETOWN SIOCSPGRP (signal delivery to another process); FS_IOC_SETFLAGS, FS_IOC_SETVERSION and
+# FS_IOC_FSSETXATTR (a file's flags, generation and project: metadata outside Landlock's rights)
+DENIED_IOCTL = (0x8901, 0x8902, 0x40086602, 0x40087602, 0x401C5820)
 
 
 _CLONE_THREAD = 0x00010000
 _CLONE_NAMESPACES = 0x7E020000  # NEWNS NEWCGROUP NEWUTS NEWIPC NEWUSER NEWPID NEWNET
 _EPERM = 1
 _ENOSYS = 38
+_EOPNOTSUPP = 95
+_PRIO_PROCESS = 0
+_DENY_BLOCK = 100  # syscalls compared per block, so that every jump stays within BPF's 255
 
 _RET_ALLOW = 0x7FFF0000
 _RET_ERRNO = 0x00050000
@@ -109,6 +165,7 @@ _LD_W_ABS = 0x20
 _JEQ = 0x15
 _JGE = 0x35
 _JSET = 0x45
+_JA = 0x05
 _RET = 0x06
 
 _OFF_NR = 0
@@ -124,16 +181,33 @@ def supported() -> bool:
     return kernel.machine() in _NR
 
 
+def _deny_blocks(nr: dict, names: tuple[str, ...], errno: int, tag: str) -> list[tuple[object, ...]]:
+    """Compare the syscall number with each of `names` and return `errno` on a match, in
+    blocks short enough for BPF's 8-bit jumps (each block ends in its own return)."""
+    program: list[tuple[object, ...]] = []
+    for start in range(0, len(names), _DENY_BLOCK):
+        label = f"{tag}-{start}"
+        program += [(_JEQ, label, 0, nr[name]) for name in names[start : start + _DENY_BLOCK]]
+        program += [(_JA, 0, 0, 1), (label, None, None, None), (_RET, 0, 0, _RET_ERRNO | errno)]
+    return program
+
+
 def _assemble(nr: dict) -> tuple[list[tuple[int, int, int, object]], list[int]]:
     """The filter as (code, jt, jf, k) with labels resolved; also where the pid goes."""
     program: list[tuple[object, object, object, object]] = [
         (_LD_W_ABS, 0, 0, _OFF_ARCH),
-        (_JEQ, 0, "kill", _AUDIT_ARCH[kernel.machine()]),
+        (_JEQ, 1, 0, _AUDIT_ARCH[kernel.machine()]),
+        (_RET, 0, 0, _RET_KILL_PROCESS),
         (_LD_W_ABS, 0, 0, _OFF_NR),
-        (_JGE, "enosys", 0, _X32_BIT),
-        (_JEQ, "enosys", 0, nr["clone3"]),
+        (_JGE, 0, 1, _X32_BIT),
+        (_RET, 0, 0, _RET_ERRNO | _ENOSYS),
+        (_JEQ, 0, 1, nr["clone3"]),
+        (_RET, 0, 0, _RET_ERRNO | _ENOSYS),
     ]
-    program += [(_JEQ, "eperm", 0, nr[name]) for name in DENIED]
+    program += _deny_blocks(nr, DENIED, _EPERM, "denied")
+    program += _deny_blocks(nr, UNSUPPORTED, _EOPNOTSUPP, "unsupported")
+    program += [(_JEQ, "self_only", 0, nr[name]) for name in SELF_ONLY]
+    program += [(_JEQ, "priority", 0, nr[name]) for name in PRIORITY]
     program += [
         (_JEQ, "clone", 0, nr["clone"]),
         (_JEQ, "kill_pid", 0, nr["kill"]),
@@ -148,9 +222,16 @@ def _assemble(nr: dict) -> tuple[list[tuple[int, int, int, object]], list[int]]:
         (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
         (_JSET, 0, "eperm", _CLONE_THREAD),
         (_JSET, "eperm", "allow", _CLONE_NAMESPACES),
-        ("kill_pid", None, None, None),
+        ("priority", None, None, None),
         (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
-        (_JEQ, "allow", 0, 0),  # kill(0, sig): the child's own group, which is only itself
+        (_JEQ, 0, "eperm", _PRIO_PROCESS),
+        (_LD_W_ABS, 0, 0, _OFF_ARG1_LOW),
+        (_JEQ, "allow", 0, 0),
+        (_JEQ, "allow", "eperm", _OWN_PID),
+        ("kill_pid", None, None, None),  # kill(0, sig): the child's own group, which is only itself
+        ("self_only", None, None, None),  # pid 0: the calling process
+        (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
+        (_JEQ, "allow", 0, 0),
         (_JEQ, "allow", "eperm", _OWN_PID),
         ("own_tgid", None, None, None),
         (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
@@ -169,10 +250,6 @@ def _assemble(nr: dict) -> tuple[list[tuple[int, int, int, object]], list[int]]:
         (_RET, 0, 0, _RET_ALLOW),
         ("eperm", None, None, None),
         (_RET, 0, 0, _RET_ERRNO | _EPERM),
-        ("enosys", None, None, None),
-        (_RET, 0, 0, _RET_ERRNO | _ENOSYS),
-        ("kill", None, None, None),
-        (_RET, 0, 0, _RET_KILL_PROCESS),
     ]
     labels: dict[str, int] = {}
     code: list[tuple[Any, ...]] = []
