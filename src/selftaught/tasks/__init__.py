@@ -6,7 +6,9 @@ solution. Nothing in this package runs on the untrusted side: candidates run onl
 sandbox, called over its protocol.
 
 `get_task` is what `--tasks` resolves through: a built-in or registered name, or a path
-to a task folder (`./mytask`, `/abs/path`, or any existing directory that is not a name).
+to a task folder (`./mytask`, `/abs/path`, or any existing directory that is not a name) in
+any known format: selftaught's own, OpenEvolve's, ShinkaEvolve's or AlgoTune's, told apart
+by its files (tasks/field/). `FORMAT:PATH` (what a run records) also names the format.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from selftaught.tasks.base import SCORING_MODES, SPLITS, Instance, Task
 
 
 def _builtin() -> dict[str, Task]:
+    from selftaught.tasks.circle_packing.task import CirclePackingTask
     from selftaught.tasks.maxcut.task import MaxCutTask
     from selftaught.tasks.mqap.task import QuadraticAssignmentTask
     from selftaught.tasks.parity_noise.task import ParityNoiseTask
@@ -35,6 +38,7 @@ def _builtin() -> dict[str, Task]:
         GridDistanceTask(),
         QuadraticAssignmentTask(),
         SandboxTask(),
+        CirclePackingTask(),
     ]
     return {task.name: task for task in tasks}
 
@@ -88,13 +92,19 @@ def _looks_like_path(name: str) -> bool:
     return os.sep in name or name.startswith(".") or name.startswith("~") or Path(name).is_dir()
 
 
-def load_task_folder(path: str | os.PathLike[str]) -> Task:
-    """The task defined by a folder (seed_algorithm.py, utility.py, secret_utility.py), cached."""
-    from selftaught.tasks.folder import FolderTask
+def load_task_folder(path: str | os.PathLike[str], expected_format: str | None = None) -> Task:
+    """The task defined by a folder in any known format (see tasks/field/), cached per path."""
+    from selftaught.tasks.field import load_field_folder
 
     resolved = Path(path).expanduser().resolve()
     if resolved not in _FOLDERS:
-        _FOLDERS[resolved] = FolderTask(resolved, taken=set(task_names()))
+        _FOLDERS[resolved] = load_field_folder(resolved, set(task_names()), expected_format)
+    elif expected_format is not None:
+        from selftaught.tasks.field import task_format
+
+        if task_format(_FOLDERS[resolved]) != expected_format:
+            _FOLDERS.pop(resolved)
+            return load_task_folder(resolved, expected_format)
     return _FOLDERS[resolved]
 
 
@@ -105,6 +115,11 @@ def get_task(name: str) -> Task:
     tasks = _builtin_cached()
     if name in tasks:
         return tasks[name]
+    from selftaught.tasks.field import split_spec
+
+    fmt, path = split_spec(name)
+    if fmt is not None:
+        return load_task_folder(path, fmt)
     if _looks_like_path(name):
         return load_task_folder(name)
     known = ", ".join(task_names())
