@@ -134,8 +134,9 @@ def resolve_tasks(config: RunConfig) -> tuple[RunConfig, list[Task]]:
     tasks = [get_task(spec) for spec in config.tasks]
     builtin = set(builtin_names())
     specs = [
-        spec if spec in builtin or not Path(spec).exists() else str(Path(spec).resolve())
-        for spec in config.tasks
+        getattr(task, "spec", None)  # a field-format folder records its format: "shinka:/abs/path"
+        or (spec if spec in builtin or not Path(spec).exists() else str(Path(spec).resolve()))
+        for spec, task in zip(config.tasks, tasks, strict=True)
     ]
     return config.model_copy(update={"tasks": specs}), tasks
 
