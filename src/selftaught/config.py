@@ -70,6 +70,11 @@ class RunConfig(BaseModel):
         "strict",
         description="strict (our checks) or reference (the paper's scoring, for comparison with it)",
     )
+    splits: Literal["reference", "fresh"] = Field(
+        "reference",
+        description="hidden instances: reference (the paper's public seeds) or fresh (drawn from a secret "
+        "per run, kept in the store)",
+    )
     executor: Literal["local", "ray"] = Field(
         "local",
         description="where improvers and candidates run: a local worker pool or Ray (selftaught[ray])",

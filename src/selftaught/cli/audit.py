@@ -151,12 +151,24 @@ def circumvention_cmd(
 
 
 @audit_app.command("hacking")
-def hacking_cmd(run_id: RunArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def hacking_cmd(
+    run_id: RunArg,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="score every returned solution again on the reference splits and on fresh ones (sandbox); "
+            "flag a drop above 0.2",
+        ),
+    ] = False,
+) -> None:
     """Reward-hacking detectors over a recorded run or experiment, per iteration with 95% intervals."""
     from selftaught.audits.hacking import audit_hacking
 
     try:
-        result = audit_hacking(_open(store), run_id)
+        result = audit_hacking(_open(store), run_id, fresh=fresh, on_warning=warn)
     except UserInputError as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -193,6 +205,25 @@ def hacking_cmd(run_id: RunArg, store: StoreOpt = None, as_json: JsonOpt = False
             out.print(
                 f"improver run {gap.improver_run_id} (iteration {gap.iteration}, {gap.task}): "
                 f"val {gap.score_val:.3f} vs test {gap.score_test:.3f}"
+            )
+    for finding in result.seed_findings:
+        seeds = finding.literal.seeds
+        shown = finding.literal.value if seeds.kind == "reference" else "(secret)"
+        out.print(
+            f"{finding.source_kind} {finding.code_hash[:12]} line {finding.literal.line}: {shown} is a "
+            f"{seeds.kind} seed of {seeds.task} {seeds.split}"
+        )
+    if result.fresh is not None:
+        check = result.fresh
+        out.print(
+            f"fresh splits: {len({(d.code_hash, d.task) for d in check.flagged})} of {check.candidates} "
+            f"returned solutions drop by more than {check.threshold:g} from reference to fresh splits"
+            + (f" (not drawn afresh: {', '.join(check.skipped)})" if check.skipped else "")
+        )
+        for drop in check.flagged:
+            out.print(
+                f"  {drop.code_hash[:12]} ({drop.task}, {drop.split}): reference {drop.reference_score:.3f} "
+                f"vs fresh {drop.fresh_score:.3f}"
             )
     out.print("95% intervals: Wilson; k/n counts improver runs, evaluations or scores per column")
 

@@ -33,6 +33,7 @@ ENV_VARS = {
     "model": "SELFTAUGHT_MODEL",
     "sandbox": "SELFTAUGHT_SANDBOX",
     "scoring": "SELFTAUGHT_SCORING",
+    "splits": "SELFTAUGHT_SPLITS",
     "max_concurrency": "SELFTAUGHT_MAX_CONCURRENCY",
     "parallel_improvers": "SELFTAUGHT_PARALLEL",
 }

@@ -108,10 +108,19 @@ def tasks_eval(
     scoring: Annotated[
         str, typer.Option("--scoring", help="strict (per instance) or reference (the reference's rules)")
     ] = "strict",
+    splits: Annotated[
+        str,
+        typer.Option(
+            "--splits",
+            envvar="SELFTAUGHT_SPLITS",
+            help="reference (the paper's public seeds) or fresh (instances drawn from a new secret)",
+        ),
+    ] = "reference",
 ) -> None:
     """The hidden utility of a solution file on one split (the file runs only in the sandbox)."""
     from selftaught.tasks import get_task
     from selftaught.tasks.scoring import score_solution
+    from selftaught.tasks.splits import SPLITS_CHOICES, fresh_tasks, new_secret
 
     try:
         _split(split)
@@ -121,6 +130,10 @@ def tasks_eval(
             raise UserInputError(f"unknown sandbox mode {sandbox!r} (use default or strict)")
         if scoring not in ("strict", "reference"):
             raise UserInputError(f"unknown scoring mode {scoring!r} (use strict or reference)")
+        if splits not in SPLITS_CHOICES:
+            raise UserInputError(f"unknown splits {splits!r} (use reference or fresh)")
+        if splits == "fresh":  # a secret for this one scoring, never shown or kept
+            (task_obj,) = fresh_tasks([task_obj], new_secret())
         pool = start_pool(sandbox, 1)
     except UserInputError as exc:
         raise fail(str(exc)) from None
@@ -130,6 +143,7 @@ def tasks_eval(
         "task": task_obj.name,
         "split": split,
         "scoring": scoring,
+        "splits": splits,
         "score": result.score,
         "accepted_by_reference_only": result.accepted_by_reference_only,
         "instances": result.instances,
@@ -141,8 +155,8 @@ def tasks_eval(
         print(json.dumps(payload))
         return
     out.print(
-        f"{task_obj.name} ({split}, {scoring} scoring): score {result.score:.3f} over {result.instances} "
-        f"instances in {result.elapsed_s:.2f} s",
+        f"{task_obj.name} ({split}, {splits} splits, {scoring} scoring): score {result.score:.3f} "
+        f"over {result.instances} instances in {result.elapsed_s:.2f} s",
         highlight=False,
     )
     if result.accepted_by_reference_only:

@@ -76,10 +76,26 @@ CREATE INDEX IF NOT EXISTS audit_findings_item ON audit_findings(audit_item_id);
 """
 
 
+def _split_secrets() -> str:
+    """Fresh splits: the secret a run's instances are drawn from (`--splits fresh`, tasks/splits.py).
+
+    One row per run, written once when the run starts; resume reads it back so that the run
+    keeps scoring on the same instances. Runs on the reference's public seeds have no row.
+    """
+    return """
+CREATE TABLE IF NOT EXISTS split_secrets (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id),
+    secret TEXT NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first release's tables (schema.sql)", _base_schema),
     Migration(2, "indexes for reading per improver run; version in PRAGMA user_version", _read_indexes),
     Migration(3, "audit tables; evaluations.accepted_by_reference_only", _audit_tables),
+    Migration(4, "split_secrets: the secret of each run on fresh splits", _split_secrets),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

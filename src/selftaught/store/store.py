@@ -113,6 +113,23 @@ class Store(ReadQueries):
     def set_run_status(self, run_id: str, status: str, reason: str | None = None) -> None:
         self._insert("run_status", run_id=run_id, status=status, reason=reason, at=time.time())
 
+    def split_secret(self, run_id: str, *, create: bool = False) -> str | None:
+        """The secret the run's fresh splits are drawn from; with `create`, recorded first if absent.
+
+        Written once per run (INSERT OR IGNORE under the write lock), so two processes that
+        start or resume the same run read the same secret.
+        """
+        with self._lock:
+            if create:
+                from selftaught.tasks.splits import new_secret
+
+                self._db.execute(
+                    "INSERT OR IGNORE INTO split_secrets(run_id, secret, created) VALUES (?, ?, ?)",
+                    (run_id, new_secret(), time.time()),
+                )
+            row = self._db.execute("SELECT secret FROM split_secrets WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else str(row[0])
+
     # --- sources --------------------------------------------------------------------------
     def put_source(self, source: str, kind: str) -> str:
         digest = source_hash(source)

@@ -98,6 +98,14 @@ class Task(ABC):
         """
         return ReferenceVerdict(self.check_timed(instance, output, elapsed_s))
 
+    def reseeded(self, base_seeds: dict[str, int]) -> Task | None:
+        """This task with split `s`'s instance i drawn from seed `base_seeds[s] + i` (fresh splits).
+
+        None (the default) means the instances do not come from split seeds, so they cannot be
+        drawn afresh; `--splits fresh` refuses such a task (see tasks/splits.py).
+        """
+        return None
+
     def program(self, code: str) -> str:
         """The source loaded into the sandbox child for candidate `code`.
 

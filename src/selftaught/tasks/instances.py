@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from selftaught.tasks.base import Task
-from selftaught.tasks.seeded import SPLIT_BASE_SEEDS, SeededTask
+from selftaught.tasks.seeded import SeededTask
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def canonical_json(value: Any) -> str:
 
 def instance_rows(task: Task, split: str) -> list[InstanceRow]:
     """Every instance of `split`, in order, as plain rows."""
-    base = SPLIT_BASE_SEEDS[split] if isinstance(task, SeededTask) else None
+    base = task.split_base_seeds[split] if isinstance(task, SeededTask) else None
     return [
         InstanceRow(index, None if base is None else base + index, plain(list(instance.args)))
         for index, instance in enumerate(task.instances(split))

@@ -1,17 +1,21 @@
 """Built-in tasks whose instances are generated from seeds, split by split.
 
 Validation instance i is generated from seed 4321 + i and test instance i from 5678 + i,
-as in the reference, and with the reference's own random streams: Python's Mersenne
+as in the reference (`--splits reference`, the default), and with the reference's own random
+streams: Python's Mersenne
 Twister (`random.seed`) and numpy's legacy global generator (`np.random.seed`), drawn in
 the reference's order. We hold private `random.Random` and `np.random.RandomState`
 objects seeded the same way, which produce the same numbers without touching the
 process-wide state. Each split is generated once per task object and reused. The seed
 solution, the shown utility and a strong hand-written solution are files in the task's
-folder next to its `task.py`.
+folder next to its `task.py`. Those seeds are public, so a candidate could regenerate the
+instances and return their answers; `reseeded` gives a copy whose splits start at other
+(secret) seeds, which is what `--splits fresh` uses (tasks/splits.py).
 """
 
 from __future__ import annotations
 
+import copy
 import random
 import sys
 from abc import abstractmethod
@@ -58,6 +62,7 @@ class SeededTask(Task):
 
     data_folder: str
     split_sizes: dict[str, int]
+    split_base_seeds: dict[str, int] = SPLIT_BASE_SEEDS  # instance i of split s: seed base[s] + i
 
     @abstractmethod
     def make_instance(self, seed: int) -> Instance:
@@ -81,6 +86,16 @@ class SeededTask(Task):
             raise ValueError(f"unknown split {split!r} (use val or test)")
         cache: dict[str, list[Instance]] = self.__dict__.setdefault("_split_cache", {})
         if split not in cache:
-            base = SPLIT_BASE_SEEDS[split]
+            base = self.split_base_seeds[split]
             cache[split] = [self.make_instance(base + i) for i in range(self.split_sizes[split])]
         return cache[split]
+
+    def reseeded(self, base_seeds: dict[str, int]) -> SeededTask:
+        """A copy of this task whose split s starts at seed `base_seeds[s]` (its own instance cache)."""
+        missing = sorted(set(SPLITS) - set(base_seeds))
+        if missing:
+            raise ValueError(f"base seeds missing for split(s) {', '.join(missing)}")
+        twin = copy.copy(self)
+        twin.__dict__.pop("_split_cache", None)
+        twin.split_base_seeds = {split: int(base_seeds[split]) for split in SPLITS}
+        return twin
