@@ -162,6 +162,9 @@ def make_context(
     """A run context with the right cache: the recorded run's answers for replay, else the store's cache."""
     from selftaught.models.cache import RecordedResponses, ResponseCache, ResponseSource
     from selftaught.models.replay import ReplayModel
+    from selftaught.tasks.splits import run_tasks
+
+    tasks = run_tasks(config, tasks, store, run_id)  # --splits fresh: drawn from the run's recorded secret
 
     cache: ResponseSource | None
     if isinstance(backend, ReplayModel):
