@@ -114,6 +114,9 @@ def show_cmd(
         "served_models": db.served_models(run_id),
         "usage": usage_payload(db.usage(run_id), run.config),
     }
+    from selftaught.tasks.field import recorded_task_notes
+
+    payload["task_formats"] = recorded_task_notes(list(run.config.get("tasks") or []))
     explained = explanation(db, run_id)
     payload["explained"] = explained.lines  # the text below, line by line
     payload["candidates"] = explained.per_iteration  # the same counts, as data
@@ -126,6 +129,14 @@ def show_cmd(
         highlight=False,
     )
     out.print("config: " + json.dumps(payload["config"], sort_keys=True), highlight=False, soft_wrap=True)
+    for note in payload["task_formats"]:
+        if note["held_out"] is False:
+            out.print(
+                f"note: {note['task']} ({note['label']} format) has no held-out split: the optimized and "
+                "the reported score are the same evaluation",
+                highlight=False,
+                soft_wrap=True,
+            )
     if iterations:
         out.print(iteration_table(payload["iterations"], run_id))
     out.print("recorded: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in payload["recorded"].items()))

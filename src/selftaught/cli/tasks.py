@@ -223,15 +223,23 @@ def tasks_check(
     path: Annotated[Path, typer.Argument(help="task folder")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate a task folder and score its seed on both splits; problems exit with status 2."""
+    """Say which format a task folder is in, validate it and score its seed on both splits.
+
+    Formats: selftaught's own, OpenEvolve, ShinkaEvolve, AlgoTune (docs/tasks.md). Problems
+    exit with status 2 and one error line.
+    """
     from selftaught.sandbox.pool import WorkerPool
     from selftaught.tasks import load_task_folder
+    from selftaught.tasks.field import FIELD_FORMATS, format_label, task_record
+    from selftaught.tasks.field.common import NO_HELD_OUT
     from selftaught.tasks.scoring import score_solution
 
     try:
         task = load_task_folder(path)
     except UserInputError as exc:
         raise fail(str(exc)) from None
+    record = task_record(task)
+    field = record["format"] in FIELD_FORMATS
     with WorkerPool(1) as pool:
         results = {
             split: score_solution(task, task.seed_solution(), split, pool) for split in ("val", "test")
@@ -239,14 +247,17 @@ def tasks_check(
     problems = [
         f"seed on {split}: {r.error_kind}: {r.error}"
         for split, r in results.items()
-        if r.error_kind in ("load_error", "missing_entry")
+        if r.error_kind in ("load_error", "missing_entry") or (field and r.error_kind)
     ]
     check_error = getattr(task, "first_check_error", None)
     if check_error:
         problems.append(f"secret_utility.check raised on the seed's output: {check_error}")
     payload = {
         "name": task.name,
-        "kind": getattr(task, "kind", "trusted"),
+        "format": record["format"],
+        "route": record["route"],
+        "held_out": record["held_out"],
+        "kind": getattr(task, "kind", "trusted" if task.checker_trusted else "sandboxed"),
         "entry": task.entry,
         "time_limit_s": task.time_limit_s,
         "instances_val": len(task.instances("val")),
@@ -259,6 +270,11 @@ def tasks_check(
     if as_json:
         print(json.dumps(payload))
     else:
+        out.print(f"format: {format_label(record['format'])}", highlight=False)
+        if record["route"]:
+            out.print(f"where it runs: {record['route']}", highlight=False, soft_wrap=True)
+        if not record["held_out"]:
+            err.print(f"note: {NO_HELD_OUT}", highlight=False, soft_wrap=True)
         out.print(
             f"{task.name}: {payload['kind']} hidden utility, entry {task.entry!r}, "
             f"{task.time_limit_s * 1000:.0f} ms limit, {payload['instances_val']} val / "
@@ -272,7 +288,7 @@ def tasks_check(
         for split, r in results.items():
             if r.error_kind and not problems:
                 err.print(f"note: seed on {split}: {r.error_kind}: {r.error}", highlight=False)
-        if not task.checker_trusted:
+        if not task.checker_trusted and not field:
             err.print(
                 "warning: reference-style secret_utility.utility runs inside the candidate's sandboxed "
                 "process, so a candidate can tamper with its own score; prefer instances() + check()",

@@ -121,3 +121,26 @@ def task_record(task: Task) -> dict[str, Any]:
         "route": getattr(task, "route", "") or None,
         "held_out": held_out(task),
     }
+
+
+def recorded_task_notes(specs: list[str]) -> list[dict[str, Any]]:
+    """For a run's recorded task specs: each field task's format, and whether its test split is held out.
+
+    What `show` and the report read: `held_out` is False when the optimized and the
+    reported score are the same evaluation, None when the folder can no longer be read.
+    Built-in and selftaught-format tasks are left out (their splits are always disjoint).
+    """
+    from selftaught.tasks.field.settings import read_settings
+
+    notes = []
+    for spec in specs:
+        fmt, path = split_spec(spec)
+        if fmt not in FIELD_FORMATS:
+            continue
+        held: bool | None
+        try:
+            held = True if fmt == ALGOTUNE else read_settings(Path(path)).held_out
+        except UserInputError:
+            held = None
+        notes.append({"task": path, "format": fmt, "label": format_label(fmt), "held_out": held})
+    return notes

@@ -48,7 +48,7 @@ class FieldSettings(BaseModel):
     instances_val: int = Field(10, ge=1, le=1000)
     instances_test: int = Field(10, ge=1, le=1000)
     speedup_cap: float = Field(10.0, gt=1)
-    splits: Splits = Field(default_factory=Splits)
+    splits: Splits = Field(default_factory=lambda: Splits.model_validate({}))
 
     @property
     def held_out(self) -> bool:
