@@ -1,9 +1,10 @@
-"""Unified diffs of improver sources, rendered as HTML with every line escaped."""
+"""Unified diffs of improver sources, rendered as HTML (templates/diff.html.j2) with every line escaped."""
 
 from __future__ import annotations
 
 import difflib
-from html import escape
+
+from markupsafe import Markup
 
 
 def unified_lines(old: str, new: str, old_name: str = "parent", new_name: str = "improver") -> list[str]:
@@ -14,24 +15,26 @@ def unified_lines(old: str, new: str, old_name: str = "parent", new_name: str = 
     )
 
 
-def diff_html(old: str, new: str, old_name: str = "parent", new_name: str = "improver") -> str:
+def line_kind(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "file"
+    if line.startswith("@@"):
+        return "hunk"
+    if line.startswith("+"):
+        return "add"
+    if line.startswith("-"):
+        return "del"
+    return "ctx"
+
+
+def diff_html(old: str, new: str, old_name: str = "parent", new_name: str = "improver") -> Markup:
     """A `<pre class="diff">` with one span per line, classed add/del/hunk; 'no change' when equal."""
+    from selftaught.report.html import render
+
     lines = unified_lines(old, new, old_name, new_name)
-    if not lines:
-        return '<p class="note">no change from its parent</p>'
-    out = []
-    for line in lines:
-        if line.startswith(("+++", "---")):
-            kind = "file"
-        elif line.startswith("@@"):
-            kind = "hunk"
-        elif line.startswith("+"):
-            kind = "add"
-        elif line.startswith("-"):
-            kind = "del"
-        else:
-            kind = "ctx"
-        out.append(f'<span class="{kind}">{escape(line, quote=False)}</span>')
-    added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
-    removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
-    return f'<p class="note">{added} lines added, {removed} removed</p><pre class="diff">{"".join(out)}</pre>'
+    return render(
+        "diff.html.j2",
+        lines=[(line_kind(line), line) for line in lines],
+        added=sum(1 for line in lines if line.startswith("+") and not line.startswith("+++")),
+        removed=sum(1 for line in lines if line.startswith("-") and not line.startswith("---")),
+    )

@@ -1,36 +1,35 @@
-"""One self-contained static HTML page: inline CSS and SVG, nothing fetched when opened.
+"""One self-contained static HTML page, rendered from Jinja2 templates with autoescape on.
 
-The page is a list of sections, each a function `(data, texts) -> HTML fragment`, so that
-experiment and audit pages are one more section each. Everything that came from a model
-or a store is escaped; long texts are collapsed in `<details>` and shown once each, or
-packed when a large run's texts would not fit the page as they are (see texts.py).
+The page is a list of sections, each a function `(data, refs) -> HTML fragment` that renders
+one template of templates/, so that experiment and audit pages are one more section each.
+Autoescape is on for every template: a value from a model or a store is escaped unless it
+is marked safe, and only our own markup is (a section's rendered template, the matplotlib
+plot, the packed-texts script). Long texts are collapsed in `<details>` and shown once each,
+or packed when a large run's texts would not fit the page as they are (see texts.py).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import json
+import time
 from collections.abc import Callable, Sequence
-from html import escape
+from html import escape as escape_content
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
 
 from selftaught.report.data import ReportData
-from selftaught.report.texts import FRAME_CHARS, MAX_TEXT_CHARS, PACKED_SCRIPT, TEXT_BUDGET_CHARS, anchor
+from selftaught.report.texts import FRAME_CHARS, PACKED_SCRIPT, TEXT_BUDGET_CHARS, anchor
 
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em auto;max-width:1200px;
-padding:0 1em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:2em}
-table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ddd;padding:2px 6px;text-align:left;
-vertical-align:top}th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
-pre{background:#f7f7f7;padding:.5em;overflow:auto;max-height:40em;font-size:12px}
-details{margin:.2em 0}summary{cursor:pointer}.note{color:#666;font-size:.9em}
-.failed,.del{color:#b00}.improved,.add{color:#070}.hunk{color:#05a}.file{color:#666}
-pre.diff span{display:block;white-space:pre}.diff .add{background:#e6ffe6}.diff .del{background:#ffe6e6}
-code{font-size:12px}details details{margin-left:1.2em}.plot svg{max-width:100%;height:auto}
-"""
-
-Section = Callable[[ReportData, "TextRefs"], str]
+Section = Callable[[ReportData, "TextRefs"], Markup]
 PAGE_LIMIT_BYTES = 5_000_000
+MAX_ERROR_CHARS = 400
+# the report as a file: nothing may be fetched (no external resource, and a policy that forbids any)
+PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:;"
 
 
 class TextRefs:
@@ -43,51 +42,79 @@ class TextRefs:
         self.whole: set[str] = set()  # never cut (improver sources)
         self.packed = False  # the texts section packed texts: the page needs PACKED_SCRIPT
 
-    def link(self, digest: str | None, label: str, title: str = "", whole: bool = False) -> str:
+    def href(self, digest: str) -> str:
+        """Where a link to a text points: its block in this page (a served page points elsewhere)."""
+        return f"#{anchor(digest)}"
+
+    def link(self, digest: str | None, label: str, title: str = "", whole: bool = False) -> Markup:
         if not digest or digest not in self.texts:
-            return ""
+            return Markup("")
         self.used.setdefault(digest, title or label)
         if whole:
             self.whole.add(digest)
-        return f'<a href="#{anchor(digest)}">{escape(label)}</a>'
-
-
-def text_block(text: str, limit: int | None = MAX_TEXT_CHARS, packed_as: str | None = None) -> str:
-    """Escaped `<pre>`; past `limit` characters the rest is packed (`packed_as`) or left to the store."""
-    if limit is not None and len(text) > limit:
-        rest = len(text) - limit
-        if packed_as is not None:
-            note = (
-                f"{rest} more characters, packed in this page "
-                f'<button class="rest" data-for="{escape(packed_as)}" hidden>show them</button>'
-            )
-        else:
-            note = f"{rest} more characters in the run store (sources and model_calls tables)"
-        return f'<pre>{escape(text[:limit], quote=False)}</pre><p class="note">{note}</p>'
-    return f"<pre>{escape(text, quote=False)}</pre>"
-
-
-def collapsed(summary: str, body: str, open_: bool = False, id_: str | None = None) -> str:
-    attributes = (" open" if open_ else "") + (f' id="{escape(id_)}"' if id_ else "")
-    return f"<details{attributes}><summary>{summary}</summary>{body}</details>"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int] | None = None) -> str:
-    """An HTML table; cells are HTML already (escape before); `numeric` columns are right-aligned."""
-    numeric = numeric or set()
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers) if any(headers) else ""
-    body = "".join(
-        "<tr>"
-        + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
-        + "</tr>"
-        for row in rows
-    )
-    head = f"<thead><tr>{head}</tr></thead>" if head else ""
-    return f"<table>{head}<tbody>{body}</tbody></table>"
+        return Markup('<a href="{}">{}</a>').format(self.href(digest), label)  # format escapes both
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def clip_error(text: str | None) -> str:
+    """The end of an error text (where the exception is), at most MAX_ERROR_CHARS."""
+    message = (text or "").strip()
+    return "…" + message[-MAX_ERROR_CHARS:] if len(message) > MAX_ERROR_CHARS else message
+
+
+def last_line(text: str | None, limit: int = 120) -> str:
+    lines = (text or "").strip().splitlines()
+    last = lines[-1].strip() if lines else ""
+    return last if len(last) <= limit else last[: limit - 1] + "…"
+
+
+def content(text: Any) -> Markup:
+    """Escape for element content (`<pre>`, `<code>`): <, > and & only, so quotes stay one byte each.
+
+    Never for an attribute value; templates use it inside elements only.
+    """
+    if isinstance(text, Markup):
+        return text
+    return Markup(escape_content(str(text), quote=False))
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(value)
+
+
+def make_environment(*loaders: jinja2.BaseLoader) -> jinja2.Environment:
+    """A Jinja2 environment with autoescape on for every template: `loaders` first, then the report's."""
+    environment = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([*loaders, jinja2.PackageLoader("selftaught.report", "templates")]),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.globals.update(fmt=fmt, when=when, clip_error=clip_error, last_line=last_line)
+    environment.filters.update(content=content, json_text=json_text)
+    return environment
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    return make_environment()
+
+
+def render(name: str, **context: Any) -> Markup:
+    """A template of templates/ rendered with `context`.
+
+    Marked safe as a whole: it is the output of an autoescaped template, so every value in it
+    was escaped already (or was our own markup).
+    """
+    return Markup(environment().get_template(name).render(**context))
 
 
 def render_page(data: ReportData, sections: Sequence[Section], text_budget: int = TEXT_BUDGET_CHARS) -> str:
@@ -107,22 +134,22 @@ def render_page(data: ReportData, sections: Sequence[Section], text_budget: int 
     return page
 
 
+def script_policy(script: str) -> str:
+    """The CSP source that allows exactly this inline script, by its hash."""
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    return f" script-src 'sha256-{digest}';"
+
+
 def _render_once(data: ReportData, sections: Sequence[Section], text_budget: int) -> str:
     refs = TextRefs(data.texts, text_budget)
     parts = [section(data, refs) for section in sections]
-    title = f"selftaught run {data.run.id}"
-    script = policy = ""
-    if refs.packed:  # the one script, allowed by its hash and nothing else
-        digest = base64.b64encode(hashlib.sha256(PACKED_SCRIPT.encode()).digest()).decode()
-        policy = f" script-src 'sha256-{digest}';"
-        script = f"<script>{PACKED_SCRIPT}</script>"
+    page = environment().get_template("page.html.j2")
     return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        # nothing may be fetched: no external resource, and a policy that forbids any
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        f"style-src 'unsafe-inline'; img-src data:;{policy}\">"
-        f"<title>{escape(title)}</title><style>{CSS}</style>{script}</head><body>"
-        f"<h1>{escape(title)}</h1>" + "".join(parts) + "</body></html>\n"
+        page.render(
+            title=f"selftaught run {data.run.id}",
+            policy=PAGE_POLICY + (script_policy(PACKED_SCRIPT) if refs.packed else ""),
+            packed_script=PACKED_SCRIPT if refs.packed else "",  # the one script, allowed by its hash
+            sections=parts,
+        )
+        + "\n"
     )
