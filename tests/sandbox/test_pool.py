@@ -1,4 +1,5 @@
-"""The pool's own duties: modes, limits, timeouts, replacing workers, and leaving nothing behind."""
+"""The pool's own duties: modes, limits, timeouts, replacing workers (and redoing what a lost one
+was doing), and leaving nothing behind."""
 
 from __future__ import annotations
 
@@ -7,17 +8,22 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import warnings
 
 import pytest
 
 import selftaught.sandbox.pool as pool_module
+from selftaught.errors import UserInputError
+from selftaught.executors.base import MAX_WORKER_LOSSES, ImproverJob, WorkerLossLimit, redo_when_lost
+from selftaught.executors.local import LocalExecutor
+from selftaught.sandbox.child_handle import RequestAnswer
 from selftaught.sandbox.doctor import probe, report_lines
-from selftaught.sandbox.errors import SandboxUnavailable, UnknownSandboxMode
+from selftaught.sandbox.errors import SandboxUnavailable, UnknownSandboxMode, WorkerLost
 from selftaught.sandbox.isolation import STRICT_REQUIREMENTS, Protection, missing_for_strict
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.pool import WorkerPool
+from selftaught.sandbox.pool import SIGNAL_CONTAINMENT, WorkerPool
 from selftaught.sandbox.wire import from_wire
 
 
@@ -273,3 +279,171 @@ def test_a_dropped_pool_is_closed_by_its_finalizer():
 
     gc.collect()
     assert all(_gone(pid) for pid in workers)
+
+
+# -- lost workers: the sandbox's loss is redone, the code's crash is not -------------------------
+
+BUSY_THEN_SEVEN = """
+import time
+end = time.process_time() + 0.5
+while time.process_time() < end:
+    pass
+def algorithm():
+    return 7
+"""
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds `pid` has used (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _kill_worker_once_running(child, worker_pid: int) -> threading.Thread:
+    """SIGKILL `worker_pid` once `child` has spent 0.1 CPU-seconds in its command.
+
+    Not sooner: a child still confining itself as a spare when its worker dies finds
+    itself an orphan and simply goes on (nothing is lost then, and nothing to test).
+    """
+
+    def kill() -> None:
+        for _ in range(100000):
+            if _cpu_s(child.pid) >= 0.1:
+                break
+            time.sleep(0.0005)
+        os.kill(worker_pid, signal.SIGKILL)
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+def _worker_of(pool, child) -> int:
+    return next(pid for pid in pool.worker_pids() if str(child.pid) in _children_of(pid))
+
+
+def _children_of(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return children.read().split()
+
+
+def test_a_worker_killed_under_a_running_child_is_a_loss_and_its_command_is_redone():
+    with WorkerPool(1) as pool:
+        if not pool.redoes_lost_work():
+            pytest.skip(
+                "no seccomp, Landlock signal scope or uid per child here: a loss is charged to the code"
+            )
+        executor = LocalExecutor(pool)
+        handlers, killers = [], []
+
+        class Tracker:
+            def track(self, child):
+                if not killers:  # only the first try's worker dies
+                    killers.append(_kill_worker_once_running(child, _worker_of(pool, child)))
+
+            def untrack(self, child):
+                pass
+
+        def make_handler():
+            handlers.append(object())
+            return lambda request: RequestAnswer(False, error="no requests here")
+
+        job = ImproverJob({"op": "load", "source": BUSY_THEN_SEVEN, "entry": "algorithm"}, Limits(wall_s=30))
+        (first_worker,) = pool.worker_pids()
+        reply = executor.run_improver(job, make_handler, Tracker())
+        killers[0].join()
+        assert reply.ok, reply
+        assert len(handlers) == 2  # the command ran again, with a fresh handler
+        assert pool.workers_lost == 1
+        (loss,) = pool.worker_losses
+        assert loss.worker_pid == first_worker and loss.redone and loss.how == "killed by SIGKILL"
+        assert pool.worker_pids() != [first_worker]  # it ran again on a new worker
+
+
+def test_a_lost_worker_raises_worker_lost_to_the_caller_of_run():
+    with WorkerPool(1) as pool:
+        if not pool.redoes_lost_work():
+            pytest.skip(
+                "no seccomp, Landlock signal scope or uid per child here: a loss is charged to the code"
+            )
+        with pool.spawn(Limits(wall_s=30)) as child:
+            killer = _kill_worker_once_running(child, _worker_of(pool, child))
+            with pytest.raises(WorkerLost, match="killed by SIGKILL"):
+                child.run({"op": "load", "source": BUSY_THEN_SEVEN})
+            killer.join()
+        assert _load_and_call(pool, "def algorithm():\n    return 8\n").value == 8
+
+
+def test_where_a_child_could_signal_its_worker_the_loss_is_charged_to_the_code(monkeypatch):
+    with WorkerPool(1) as pool:
+        weak = [
+            Protection(p.name, False, "test") if p.name in SIGNAL_CONTAINMENT else p for p in pool.protections
+        ]
+        monkeypatch.setattr(pool, "protections", weak)
+        assert not pool.redoes_lost_work()
+        with pool.spawn(Limits(wall_s=30)) as child:
+            killer = _kill_worker_once_running(child, _worker_of(pool, child))
+            reply = child.run({"op": "load", "source": BUSY_THEN_SEVEN})
+            killer.join()
+        assert not reply.ok and reply.error_kind == "worker_lost"
+        assert pool.workers_lost == 1 and not pool.worker_losses[0].redone
+
+
+@pytest.mark.parametrize(
+    "crash",
+    ["import os\nos._exit(3)", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"],
+)
+def test_a_child_that_crashes_or_kills_itself_is_the_codes_failure_not_a_loss(pool, crash):
+    lost_before = pool.workers_lost
+    reply = _load_and_call(pool, f"def algorithm():\n    {crash.replace(chr(10), chr(10) + '    ')}\n")
+    assert not reply.ok and reply.error_kind == "crashed"
+    assert pool.workers_lost == lost_before
+
+
+def test_a_child_cannot_kill_its_worker_for_a_second_try(pool):
+    if not pool.redoes_lost_work():
+        pytest.skip("no seccomp, Landlock signal scope or uid per child here: a loss is charged to the code")
+    lost_before = pool.workers_lost
+    with pool.spawn(Limits(wall_s=10)) as child:
+        worker = _worker_of(pool, child)
+        source = f"import os, signal\ndef algorithm():\n    os.kill({worker}, signal.SIGKILL)\n"
+        assert child.run({"op": "load", "source": source}).ok
+        reply = child.run({"op": "call", "args": []})
+    assert not reply.ok and reply.error_kind == "exception" and "PermissionError" in (reply.error or "")
+    assert worker in pool.worker_pids() and pool.workers_lost == lost_before
+
+
+def test_idle_workers_killed_all_at_once_are_replaced_at_the_next_spawn():
+    with WorkerPool(2) as pool:
+        old = pool.worker_pids()
+        for pid in old:
+            os.kill(pid, signal.SIGKILL)
+        assert _load_and_call(pool, "def algorithm():\n    return 9\n").value == 9
+        assert _load_and_call(pool, "def algorithm():\n    return 10\n").value == 10
+        assert not set(pool.worker_pids()) & set(old)
+
+
+def test_work_whose_worker_keeps_dying_ends_the_run_with_a_clear_error():
+    tries = []
+
+    def always_lost():
+        tries.append(1)
+        raise WorkerLost("sandbox worker 1 was lost (killed by SIGKILL) while child 2 worked")
+
+    with pytest.raises(WorkerLossLimit, match="lost its sandbox worker 4 times in a row") as caught:
+        redo_when_lost(always_lost, "a scoring on parity")
+    assert len(tries) == MAX_WORKER_LOSSES == 4
+    assert isinstance(caught.value, UserInputError)  # one line on the command line, not a traceback
+    outcomes = iter([WorkerLost("lost once"), "done"])
+
+    def lost_once():
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert redo_when_lost(lost_once, "an improver run") == "done"
