@@ -91,11 +91,24 @@ CREATE TABLE IF NOT EXISTS split_secrets (
 """
 
 
+def _acceptance() -> str:
+    """`--accept significant`: the paired test behind each iteration's adoption decision.
+
+    `iterations.acceptance_json` holds the test (method, statistic, p-value, level, pairs)
+    that adopted or rejected the iteration's new improver; NULL under the other rules and
+    in older rows.
+    """
+    return """
+ALTER TABLE iterations ADD COLUMN acceptance_json TEXT;
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first release's tables (schema.sql)", _base_schema),
     Migration(2, "indexes for reading per improver run; version in PRAGMA user_version", _read_indexes),
     Migration(3, "audit tables; evaluations.accepted_by_reference_only", _audit_tables),
     Migration(4, "split_secrets: the secret of each run on fresh splits", _split_secrets),
+    Migration(5, "iterations.acceptance_json: the paired test of --accept significant", _acceptance),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
