@@ -23,6 +23,7 @@ from pathlib import Path
 
 from selftaught.sandbox import kernel, landlock, seccomp
 from selftaught.sandbox.limits import apply_limits
+from selftaught.sandbox.pidns import Namespace
 
 MODES = ("default", "strict")
 
@@ -35,6 +36,7 @@ PRIVILEGE_DROP = "privilege drop"
 SCRATCH_CAP = "scratch size cap"
 RLIMITS = "resource limits"
 IPC_NAMESPACE = "ipc namespace"
+PID_NAMESPACE = "pid namespace"
 THREAD_CAP = "thread cap"
 
 # What strict mode needs for each kind of isolation the issue asks for.
@@ -149,6 +151,7 @@ class Confinement:
     keep_read_search: bool = False
     tmpfs: bool = False
     user_namespace: bool = False
+    namespace: Namespace | None = None  # the worker's PID namespace, where it has one
 
     def _note(self, name: str, available: bool, detail: str) -> None:
         self.protections[name] = Protection(name, available, detail)
@@ -161,6 +164,7 @@ class Confinement:
         self._landlock(scratch_root)
         self._seccomp()
         self._privileges()
+        self._hide_proc()  # last: the steps above read /proc/self/status
         self._note(RLIMITS, True, "address space, CPU time, file size, open files, no core dumps")
         try:
             kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)
@@ -171,13 +175,14 @@ class Confinement:
     def _namespaces(self, scratch_root: str) -> None:
         root = os.geteuid() == 0
         flags = kernel.CLONE_NEWNET | kernel.CLONE_NEWNS | kernel.CLONE_NEWIPC
+        pid_error = ""
         try:
             if root:
-                kernel.unshare(flags)
+                pid_error = _unshare_with_pid(flags)
                 how = "own network, mount and IPC namespaces per worker"
             else:
                 uid, gid = os.getuid(), os.getgid()
-                kernel.unshare(kernel.CLONE_NEWUSER | flags)
+                pid_error = _unshare_with_pid(kernel.CLONE_NEWUSER | flags)
                 self.user_namespace = True
                 for name, text in (
                     ("setgroups", "deny"),
@@ -193,8 +198,10 @@ class Confinement:
         except OSError as exc:
             self._note(NETWORK_NAMESPACE, False, f"unshare failed: {exc.strerror}")
             self._note(IPC_NAMESPACE, False, f"unshare failed: {exc.strerror}")
+            self._note(PID_NAMESPACE, False, f"unshare failed: {exc.strerror}")
             self._note(SCRATCH_CAP, False, "no private mount namespace for a tmpfs scratch")
             return
+        self._pid_namespace(pid_error)
         probe = os.path.join(scratch_root, ".tmpfs-probe")
         try:
             os.makedirs(probe, exist_ok=True)
@@ -209,6 +216,33 @@ class Confinement:
                 os.rmdir(probe)
             except OSError:
                 pass
+
+    def _pid_namespace(self, unshare_error: str) -> None:
+        if unshare_error:
+            self._note(PID_NAMESPACE, False, f"unshare(CLONE_NEWPID) failed: {unshare_error}")
+            return
+        try:
+            self.namespace = Namespace.start()
+        except OSError as exc:
+            self._note(PID_NAMESPACE, False, f"cannot start the namespace's init: {exc.strerror}")
+            return
+        self._note(
+            PID_NAMESPACE,
+            True,
+            "one per worker: a child sees no process of the machine, not even its worker (parent pid 0)",
+        )
+
+    def _hide_proc(self) -> None:
+        if self.namespace is None:
+            return
+        try:
+            self.namespace.hide_proc()
+        except OSError as exc:
+            detail = self.protections[PID_NAMESPACE].detail
+            self._note(PID_NAMESPACE, True, f"{detail}; /proc still lists the machine's ({exc.strerror})")
+            return
+        detail = self.protections[PID_NAMESPACE].detail
+        self._note(PID_NAMESPACE, True, f"{detail}; /proc is an empty read-only tmpfs")
 
     def _landlock(self, scratch_root: str) -> None:
         abi = landlock.abi_version()
@@ -259,8 +293,12 @@ class Confinement:
                 THREAD_CAP, False, "needs a uid per child (root): RLIMIT_NPROC would count your processes"
             )
 
-    def confine_child(self, sock_fd: int, scratch: str, scratch_bytes: int) -> list[str]:
+    def confine_child(self, sock_fd: int, scratch: str, scratch_bytes: int, host_pid: int) -> list[str]:
         """Confine the calling child and move it into `scratch`; return what was applied.
+
+        `host_pid` is the child's pid as its worker sees it (inside the worker's PID
+        namespace `os.getpid()` is another, small number); its uid is derived from it, so
+        uids stay unique across workers.
 
         Everything but the rlimits happens here, while the child waits as a spare; the
         rlimits (`limit_child`) only lower limits, which needs no privilege. In strict
@@ -269,7 +307,7 @@ class Confinement:
         strict = self.mode == "strict"
         applied: list[str] = []
         pid, parent = os.getpid(), os.getppid()
-        uid = UID_BASE + pid
+        uid = UID_BASE + host_pid
 
         def step(name: str, action) -> None:  # noqa: ANN001 - a local callable
             try:
@@ -301,7 +339,7 @@ class Confinement:
             raise OSError("the worker exited while the child was starting")
         if self.filter is not None:
             step(SECCOMP, lambda: self.filter.install(pid))
-        for name in (NETWORK_NAMESPACE, IPC_NAMESPACE):
+        for name in (NETWORK_NAMESPACE, IPC_NAMESPACE, PID_NAMESPACE):
             if self.protections.get(name, Protection("", False, "")).available:
                 applied.append(name)
         if self.drop_uid and PRIVILEGE_DROP in applied:
@@ -311,6 +349,17 @@ class Confinement:
     def limit_child(self, limits: dict) -> None:
         """Apply the rlimits of the request a spare child was handed out for."""
         apply_limits(limits, threads=int(limits.get("threads", 0)) if self.drop_uid else 0)
+
+
+def _unshare_with_pid(flags: int) -> str:
+    """unshare(flags) with a new PID namespace for the caller's children, or without one
+    where the kernel refuses it; returns why not ("" when it worked)."""
+    try:
+        kernel.unshare(flags | kernel.CLONE_NEWPID)
+        return ""
+    except OSError as exc:
+        kernel.unshare(flags)
+        return exc.strerror or str(exc)
 
 
 def _mount_scratch(scratch: str, size: int) -> None:

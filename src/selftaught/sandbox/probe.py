@@ -10,6 +10,7 @@ They run in a child before any model-written code, when the pool starts.
 from __future__ import annotations
 
 import os
+import resource
 import socket
 
 
@@ -81,13 +82,53 @@ def _set_signal_owner() -> None:
         os.close(write)
 
 
+def _worker_pid() -> int:
+    """The worker's pid; inside a PID namespace it is not visible (0), so the namespace's
+    init (pid 1) stands in: another process all the same."""
+    return os.getppid() or 1
+
+
 def _read_parent_proc() -> None:
-    with open(f"/proc/{os.getppid()}/status", "rb") as f:
+    with open(f"/proc/{_worker_pid()}/status", "rb") as f:
         f.read(1)
 
 
 def _signal_parent() -> None:
-    os.kill(os.getppid(), 0)
+    os.kill(_worker_pid(), 0)
+
+
+def _limits_of_parent() -> None:
+    resource.prlimit(_worker_pid(), resource.RLIMIT_NOFILE)  # only reads them
+
+
+def _see_the_worker() -> None:
+    if os.getppid() == 0:  # the parent is outside this child's PID namespace
+        raise OSError("the worker is outside this child's PID namespace")
+
+
+def _scratch_root() -> str:
+    return os.path.dirname(os.getcwd())
+
+
+def _chmod_outside() -> None:
+    path = _scratch_root()
+    os.chmod(path, os.stat(path).st_mode & 0o7777)  # the mode it has: nothing changes if allowed
+
+
+def _times_outside() -> None:
+    path = _scratch_root()
+    found = os.stat(path)
+    os.utime(path, ns=(found.st_atime_ns, found.st_mtime_ns))
+
+
+def _xattrs_outside() -> None:
+    os.listxattr(_scratch_root())
+
+
+def _inotify() -> None:
+    from selftaught.sandbox import kernel
+
+    os.close(kernel.check(kernel.libc().inotify_init1(0), "inotify_init1"))
 
 
 def _python_readable() -> None:
@@ -112,6 +153,12 @@ def live_checks() -> dict[str, bool]:
         "host loopback": _loopback,
         "read /proc of the worker": _read_parent_proc,
         "signal the worker": _signal_parent,
+        "read the worker's limits": _limits_of_parent,
+        "chmod outside scratch": _chmod_outside,
+        "set times outside scratch": _times_outside,
+        "extended attributes": _xattrs_outside,
+        "inotify": _inotify,
+        "see the worker's pid": _see_the_worker,
     }
     results = {name: _denied(check) for name, check in checks.items()}
     results["read the Python installation"] = not _denied(_python_readable)
@@ -129,6 +176,11 @@ EXPECTED = {
         "clear the death signal",
         "F_SETOWN to the worker",
         "signal the worker",
+        "read the worker's limits",
+        "chmod outside scratch",
+        "set times outside scratch",
+        "extended attributes",
+        "inotify",
     ),
     "landlock filesystem": (
         "write outside scratch",
@@ -136,4 +188,5 @@ EXPECTED = {
         "read the Python installation",
     ),
     "network namespace": ("host loopback",),
+    "pid namespace": ("see the worker's pid",),
 }

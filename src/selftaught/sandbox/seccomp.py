@@ -13,7 +13,8 @@ one syscall per child. What the filter denies, with EPERM:
 - SysV IPC (shm, sem, msg) and POSIX message queues: no channel between children or to
   the host; `memfd_create`, `memfd_secret`, and `fcntl(F_SETPIPE_SZ)`: no memory outside
   the address-space limit beyond default pipe buffers;
-- signals to any process but the child itself (`kill(-1)` and process groups included:
+- signals to any process but the child itself by its own pid (`kill(-1)`, `kill(0)` and
+  process groups included:
   BPF compares unsigned, so the filter names the child's own pid instead of a range), and
   the indirect routes: `fcntl` F_SETOWN, F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY and
   `ioctl` FIOSETOWN, SIOCSPGRP;
@@ -181,10 +182,12 @@ def supported() -> bool:
     return kernel.machine() in _NR
 
 
-def _deny_blocks(nr: dict, names: tuple[str, ...], errno: int, tag: str) -> list[tuple[object, ...]]:
+def _deny_blocks(
+    nr: dict, names: tuple[str, ...], errno: int, tag: str
+) -> list[tuple[object, object, object, object]]:
     """Compare the syscall number with each of `names` and return `errno` on a match, in
     blocks short enough for BPF's 8-bit jumps (each block ends in its own return)."""
-    program: list[tuple[object, ...]] = []
+    program: list[tuple[object, object, object, object]] = []
     for start in range(0, len(names), _DENY_BLOCK):
         label = f"{tag}-{start}"
         program += [(_JEQ, label, 0, nr[name]) for name in names[start : start + _DENY_BLOCK]]
@@ -228,11 +231,13 @@ def _assemble(nr: dict) -> tuple[list[tuple[int, int, int, object]], list[int]]:
         (_LD_W_ABS, 0, 0, _OFF_ARG1_LOW),
         (_JEQ, "allow", 0, 0),
         (_JEQ, "allow", "eperm", _OWN_PID),
-        ("kill_pid", None, None, None),  # kill(0, sig): the child's own group, which is only itself
         ("self_only", None, None, None),  # pid 0: the calling process
         (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
         (_JEQ, "allow", 0, 0),
         (_JEQ, "allow", "eperm", _OWN_PID),
+        # kill() only to its own pid: kill(0) names its process group, which is only itself,
+        # but in a PID namespace its parent pid reads 0, and kill(getppid()) must not look allowed
+        ("kill_pid", None, None, None),
         ("own_tgid", None, None, None),
         (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW),
         (_JEQ, "allow", "eperm", _OWN_PID),

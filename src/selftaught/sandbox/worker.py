@@ -42,7 +42,8 @@ def _child_main(sock: socket.socket, scratch: str, scratch_bytes: int, confineme
     try:
         os.setpgid(0, 0)
         reset_child_environment(scratch)
-        applied = confinement.confine_child(sock.fileno(), scratch, scratch_bytes)
+        host_pid = _recv_host_pid(sock)
+        applied = confinement.confine_child(sock.fileno(), scratch, scratch_bytes, host_pid)
         code, step = 1, "limits"
         log = os.open("output.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -63,6 +64,20 @@ def _child_main(sock: socket.socket, scratch: str, scratch_bytes: int, confineme
             _report_start_failure(sock, cause, wait_for_limits=step == "confinement")
     finally:
         os._exit(code)
+
+
+def _recv_host_pid(sock: socket.socket) -> int:
+    """The child's pid as its worker sees it, which the worker sends right after the fork."""
+    data = b""
+    while len(data) < _PID_BYTES:
+        chunk = sock.recv(_PID_BYTES - len(data))
+        if not chunk:
+            raise OSError("the worker closed the socket before sending the child's pid")
+        data += chunk
+    return int.from_bytes(data, "little")
+
+
+_PID_BYTES = 4
 
 
 def _report_start_failure(sock: socket.socket, cause: str, wait_for_limits: bool) -> None:
@@ -116,6 +131,10 @@ class _Children:
             os.setpgid(pid, pid)
         except OSError:
             pass  # the child already did it, or already exited
+        try:
+            parent_end.send(pid.to_bytes(_PID_BYTES, "little"))
+        except OSError:
+            pass  # it already exited; reaped below
         self.live[pid] = scratch
         return _Spare(pid, parent_end, scratch, self.scratch_bytes)
 
@@ -158,6 +177,9 @@ class _Children:
 
     def adopted(self) -> list[int]:
         """Live children this worker did not fork itself (orphans it adopted as subreaper)."""
+        namespace = self.confinement.namespace
+        if namespace is not None:  # orphans in the PID namespace go to its init
+            return [pid for pid in namespace.worker_children() if pid not in self.live]
         found: list[int] = []
         try:
             for tid in os.listdir("/proc/self/task"):
