@@ -1,0 +1,118 @@
+"""Chaos: sandbox workers SIGKILLed during a STOP run; the run records what it records without kills.
+
+A thread kills workers that have a child busy on the CPU (so that each kill lands on work in
+flight: an improver run or a scoring) a few times during a scripted run. The pool notices
+each loss, starts another worker, and the executor runs the lost work again; the recorded
+results (meta-utilities, improver runs, every evaluation, the model's answers) must equal
+those of the same run without kills, and no answer may be paid for twice.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+
+import pytest
+from tests.conftest import EXAMPLE_MODEL, small_config
+
+from selftaught.api import open_store, start_run
+from selftaught.sandbox.pool import WorkerPool
+
+KILLS = 3  # fewer than MAX_WORKER_LOSSES, so that no one job can use up its tries
+
+
+def _busy_children(worker: int) -> bool:
+    """Whether a child of `worker` is running on the CPU (a spare or idle child sleeps in recv)."""
+    try:
+        with open(f"/proc/{worker}/task/{worker}/children") as children:
+            pids = children.read().split()
+    except OSError:
+        return False
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "R":
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+class Killer:
+    """Kills a random worker with a busy child, `KILLS` times, at random moments."""
+
+    def __init__(self, pool: WorkerPool, seed: int) -> None:
+        self.pool = pool
+        self.rng = random.Random(seed)
+        self.killed: list[int] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.done.wait(self.rng.uniform(0.005, 0.03)) and len(self.killed) < KILLS:
+            busy = [pid for pid in self.pool.worker_pids() if _busy_children(pid)]
+            if busy:
+                victim = self.rng.choice(busy)
+                try:
+                    os.kill(victim, signal.SIGKILL)
+                    self.killed.append(victim)
+                except ProcessLookupError:
+                    pass
+
+    def __enter__(self) -> Killer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+def _recorded(store_path, run_id: str):
+    """What a run recorded, without ids, times or the order things finished in."""
+    store = open_store(store_path)
+    iterations = [
+        (r.iteration, r.status, r.meta_utility_val, r.meta_utility_test) for r in store.iterations(run_id)
+    ]
+    improver_runs = sorted(
+        (r.stream, r.status or "", r.error_kind or "", r.result_hash or "", r.score_val, r.score_test)
+        for r in store.improver_runs(run_id)
+    )
+    evaluations = sorted(
+        (e.task, e.split, e.code_hash, e.score, e.error_kind or "") for e in store.evaluations(run_id)
+    )
+    calls = store.query(
+        "SELECT cache_key, responses_json, n, cached_samples FROM model_calls WHERE run_id = ?", (run_id,)
+    )
+    answers = sorted({(c["cache_key"], c["responses_json"]) for c in calls})
+    paid = sorted(
+        (c["cache_key"], c["n"] - c["cached_samples"]) for c in calls if c["cached_samples"] < c["n"]
+    )
+    return iterations, improver_runs, evaluations, answers, paid
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_run_whose_workers_are_killed_records_what_it_records_without_kills(pool, tmp_path, seed):
+    config = small_config(f"script:{EXAMPLE_MODEL}", iterations=2)
+    calm = start_run(config, store=tmp_path / "calm.db", pool=pool)
+    with WorkerPool(2) as chaotic_pool:
+        if not chaotic_pool.redoes_lost_work():
+            pytest.skip(
+                "no seccomp, Landlock signal scope or uid per child here: a loss is charged to the code"
+            )
+        with Killer(chaotic_pool, seed) as killer:
+            chaotic = start_run(config, store=tmp_path / "chaos.db", pool=chaotic_pool)
+        losses = list(chaotic_pool.worker_losses)
+    assert calm.status == chaotic.status == "finished"
+    assert calm.iterations[1].status == "improved"  # the comparison is of a run that did something
+    assert killer.killed, "no worker was ever busy: nothing was tested"
+    assert losses and all(loss.redone for loss in losses)  # at least one kill landed on work in flight
+    expected = _recorded(tmp_path / "calm.db", calm.run_id)
+    got = _recorded(tmp_path / "chaos.db", chaotic.run_id)
+    assert got[0] == expected[0]  # iterations' meta-utilities
+    assert got[1] == expected[1]  # every improver run's outcome
+    assert got[2] == expected[2]  # every evaluation's score
+    assert got[3] == expected[3]  # the model's answers, position by position
+    assert got[4] == expected[4]  # each answer paid for once: a redone improver run's are cached
