@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from selftaught.sandbox.errors import FrameTimeout, MalformedRequest, PeerClosed, ProtocolError
+from selftaught.sandbox.errors import FrameTimeout, PeerClosed, ProtocolError
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import ChildMessage, InvalidRequest, Request, Result, parse_child_message
+from selftaught.sandbox.messages import ChildMessage, Request, Result, parse_answerable, parse_child_message
 from selftaught.sandbox.protocol import DEFAULT_MAX_FRAME, recv_frame, send_message
 
 EXIT_GRACE_S = 0.5  # how long an `exit` may take to send before the child is killed anyway
@@ -120,12 +120,8 @@ class Child:
     def _receive(self, deadline: float, answering: bool) -> ChildMessage:
         """The next message; a request that does not fit becomes an `InvalidRequest` when answering."""
         frame, size = recv_frame(self.sock, deadline, self.max_frame)
-        try:
-            return parse_child_message(frame, wire_bytes=size)
-        except MalformedRequest as exc:
-            if not answering:
-                raise
-            return InvalidRequest(exc.op, exc.reason, wire_bytes=size)
+        parse = parse_answerable if answering else parse_child_message
+        return parse(frame, wire_bytes=size)
 
     def kill(self) -> None:
         """Kill the child's whole process group (the worker reaps it and removes its scratch)."""

@@ -248,3 +248,13 @@ def parse_child_message(
         raise
     except Exception as exc:  # noqa: BLE001 - total: nothing else escapes (MemoryError, RecursionError)
         raise MalformedMessage(f"unparsable message: {exc.__class__.__name__}") from exc
+
+
+def parse_answerable(
+    message: dict[str, Any], limits: WireLimits = DEFAULT_LIMITS, wire_bytes: int = 0
+) -> ChildMessage:
+    """`parse_child_message`, but a request that does not fit becomes an `InvalidRequest` to refuse."""
+    try:
+        return parse_child_message(message, limits, wire_bytes)
+    except MalformedRequest as exc:
+        return InvalidRequest(exc.op, exc.reason, wire_bytes=wire_bytes)
