@@ -4,7 +4,8 @@ A thread kills workers that have a child busy on the CPU (so that each kill land
 flight: an improver run or a scoring) a few times during a scripted run. The pool notices
 each loss, starts another worker, and the executor runs the lost work again; the recorded
 results (meta-utilities, improver runs, every evaluation, the model's answers) must equal
-those of the same run without kills, and no answer may be paid for twice.
+those of the same run without kills, and no answer may be paid for twice. On a Ray node
+the same holds: a worker lost under a relayed improver run sends it back to run again.
 """
 
 from __future__ import annotations
@@ -116,3 +117,101 @@ def test_a_run_whose_workers_are_killed_records_what_it_records_without_kills(po
     assert got[2] == expected[2]  # every evaluation's score
     assert got[3] == expected[3]  # the model's answers, position by position
     assert got[4] == expected[4]  # each answer paid for once: a redone improver run's are cached
+
+
+# -- on a Ray node: the node's pool loses a worker (driven in-process, without Ray) --------------
+
+BUSY_THEN_DEFINE = """
+import time
+end = time.process_time() + 0.5
+while time.process_time() < end:
+    pass
+def algorithm():
+    return 7
+"""
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _kill_the_worker_of_a_busy_child(pool: WorkerPool) -> threading.Thread:
+    """SIGKILL the worker whose child has spent 0.1 CPU-seconds in its command (past its own set-up)."""
+
+    def kill() -> None:
+        for _ in range(100000):
+            for worker in pool.worker_pids():
+                try:
+                    with open(f"/proc/{worker}/task/{worker}/children") as children:
+                        pids = [int(pid) for pid in children.read().split()]
+                except OSError:
+                    continue
+                if any(_cpu_s(pid) >= 0.1 for pid in pids):
+                    os.kill(worker, signal.SIGKILL)
+                    return
+            threading.Event().wait(0.0005)
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+class _Remote:
+    """A stand-in for a Ray actor handle: `actor.method.remote(...)` calls the method here."""
+
+    def __init__(self, target) -> None:
+        self._target = target
+
+    def __getattr__(self, name):
+        method = getattr(self._target, name)
+        return type("RemoteMethod", (), {"remote": staticmethod(method)})
+
+
+class _InProcessRay:
+    """Just what RayExecutor uses of Ray, with `get` returning what a call returned."""
+
+    class exceptions:  # noqa: N801 - mirrors ray.exceptions
+        class RayActorError(Exception):
+            pass
+
+    @staticmethod
+    def get(value, timeout=None):
+        return value
+
+
+def test_an_improver_run_whose_worker_dies_on_a_node_runs_again_with_a_fresh_handler(monkeypatch):
+    from selftaught.executors import ray as ray_executor
+    from selftaught.executors.base import ImproverJob
+    from selftaught.executors.node import NodeRunner
+    from selftaught.sandbox.child_handle import RequestAnswer
+    from selftaught.sandbox.limits import Limits
+
+    runner = NodeRunner("node-a", "default", 1)
+    try:
+        assert runner.pool is not None
+        if not runner.pool.redoes_lost_work():
+            pytest.skip(
+                "no seccomp, Landlock signal scope or uid per child here: a loss is charged to the code"
+            )
+        monkeypatch.setattr(ray_executor, "_ray", lambda: _InProcessRay)
+        executor = ray_executor.RayExecutor([ray_executor._Node(runner.info(), _Remote(runner))])
+        handlers = []
+
+        def make_handler():
+            handlers.append(1)
+            return lambda request: RequestAnswer(False, error="no requests here")
+
+        job = ImproverJob({"op": "load", "source": BUSY_THEN_DEFINE, "entry": "algorithm"}, Limits(wall_s=30))
+        killer = _kill_the_worker_of_a_busy_child(runner.pool)
+        reply = executor.run_improver(job, make_handler)
+        killer.join()
+        assert reply.ok, reply
+        assert len(handlers) == 2 and runner.pool.workers_lost == 1
+        assert [n.host for n in executor.live_nodes()] == [runner.info().host]  # the node itself is fine
+    finally:
+        runner.close()
