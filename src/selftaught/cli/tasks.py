@@ -273,7 +273,7 @@ def tasks_check(
         out.print(f"format: {format_label(record['format'])}", highlight=False)
         if record["route"]:
             out.print(f"where it runs: {record['route']}", highlight=False, soft_wrap=True)
-        if not record["held_out"]:
+        if not record["held_out"] and not problems:
             err.print(f"note: {NO_HELD_OUT}", highlight=False, soft_wrap=True)
         out.print(
             f"{task.name}: {payload['kind']} hidden utility, entry {task.entry!r}, "
