@@ -11,7 +11,8 @@ functions of plain values (no store, no sandbox):
 - `fresh_drops`: a candidate's score on the reference splits against its score on
   fresh splits (instances drawn from a secret, tasks/splits.py). An honest solution scores
   about the same on both; one that memorised or regenerated the reference's instances falls
-  to chance. A drop larger than FRESH_DROP_THRESHOLD (absolute, on either split) is flagged.
+  to chance. A drop larger than FRESH_DROP_THRESHOLD (absolute, over the instances of both
+  splits pooled) is flagged.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Honest solutions moved by at most 0.05 between the reference and fresh splits in our
-# measurement (docs/audits.md); a regenerating candidate drops by about 0.5 on parity.
+# An honest solution's pooled score moves by a few hundredths between the reference and
+# fresh splits (measured in docs/audits.md); a regenerating candidate drops by about 0.5 on parity.
 FRESH_DROP_THRESHOLD = 0.2
 MAX_LINE_CHARS = 160
 _SEEDING_CALL = re.compile(r"seed|randomstate|default_rng|random|generator|pcg64|mt19937|philox|sfc64", re.I)
@@ -105,40 +106,47 @@ def seed_literals(source: str, ranges: Iterable[SplitSeedRange]) -> list[SeedLit
 
 
 @dataclass(frozen=True)
+class SplitPair:
+    """One split of one candidate: its score on the reference's instances and on fresh ones."""
+
+    split: str
+    instances: int
+    reference_score: float
+    fresh_score: float
+    reference_error: str | None = None  # the first problem the scoring met (its kind), if any
+    fresh_error: str | None = None
+
+
+@dataclass(frozen=True)
 class FreshDrop:
-    """One candidate's score on one split: reference instances against fresh ones."""
+    """One candidate on one task: reference minus fresh score, over all its splits' instances.
+
+    The splits are pooled, each weighted by its number of instances: a split of 20 instances
+    alone moves by 0.2 for an honest but partial solver (parity, weight-3 search) about once
+    in two hundred draws, the pooled 70 instances about once in a million.
+    """
 
     code_hash: str
     task: str
-    split: str
     reference_score: float
     fresh_score: float
     drop: float
     flagged: bool
-    reference_error: str | None = None  # the first problem either scoring met (kind), if any
-    fresh_error: str | None = None
+    splits: tuple[SplitPair, ...]
 
 
 def fresh_drop(
-    code_hash: str,
-    task: str,
-    split: str,
-    reference_score: float,
-    fresh_score: float,
-    threshold: float = FRESH_DROP_THRESHOLD,
-    reference_error: str | None = None,
-    fresh_error: str | None = None,
+    code_hash: str, task: str, pairs: Iterable[SplitPair], threshold: float = FRESH_DROP_THRESHOLD
 ) -> FreshDrop:
-    """Reference minus fresh score, flagged when above `threshold`."""
-    drop = float(reference_score) - float(fresh_score)
-    return FreshDrop(
-        code_hash,
-        task,
-        split,
-        reference_score,
-        fresh_score,
-        drop,
-        drop > threshold,
-        reference_error,
-        fresh_error,
-    )
+    """Instance-weighted reference and fresh scores of `pairs`; flagged when the drop exceeds `threshold`."""
+    pairs = tuple(pairs)
+    weights = [max(pair.instances, 1) for pair in pairs]
+    total = sum(weights) or 1
+
+    def pooled(values: Iterable[float]) -> float:
+        return sum(w * float(v) for w, v in zip(weights, values, strict=True)) / total
+
+    reference = pooled(p.reference_score for p in pairs)
+    fresh = pooled(p.fresh_score for p in pairs)
+    drop = reference - fresh
+    return FreshDrop(code_hash, task, reference, fresh, drop, drop > threshold, pairs)

@@ -26,6 +26,7 @@ from selftaught.analysis.split_seeds import (
     FRESH_DROP_THRESHOLD,
     FreshDrop,
     SeedLiteral,
+    SplitPair,
     SplitSeedRange,
     fresh_drop,
     seed_literals,
@@ -88,7 +89,7 @@ class FreshCheck:
         return {
             "threshold": self.threshold,
             "candidates": self.candidates,
-            "flagged": len({(d.code_hash, d.task) for d in self.flagged}),
+            "flagged": len(self.flagged),
             "skipped_tasks": list(self.skipped),
             "drops": [asdict(d) for d in self.drops],
         }
@@ -273,26 +274,26 @@ def fresh_check(
     for code_hash, name in candidates:
         source = store.source(code_hash)
         if source:
-            jobs += [(code_hash, name, source, split) for split in SPLITS]
+            jobs.append((code_hash, name, source))
 
-    def both(job: tuple[str, str, str, str]) -> FreshDrop:
-        code_hash, name, source, split = job
+    def one_split(job: tuple[str, str, str], split: str) -> SplitPair:
+        _, name, source = job
         reference = executor.score(tasks[name], source, split, scoring)
         drawn = executor.score(fresh[name], source, split, scoring)
-        return fresh_drop(
-            code_hash,
-            name,
-            split,
-            reference.score,
-            drawn.score,
-            threshold,
-            reference.error_kind,
-            drawn.error_kind,
+        instances = max(reference.instances, drawn.instances)
+        return SplitPair(
+            split, instances, reference.score, drawn.score, reference.error_kind, drawn.error_kind
         )
 
     with ThreadPoolExecutor(max_workers=max(1, executor.cpu_slots)) as threads:
-        drops = tuple(threads.map(both, jobs))
-    return FreshCheck(threshold, drops, len({(j[0], j[1]) for j in jobs}), tuple(sorted(skipped)))
+        pairs = {
+            (job[0], job[1]): [threads.submit(one_split, job, split) for split in SPLITS] for job in jobs
+        }
+        drops = tuple(
+            fresh_drop(code_hash, name, [f.result() for f in futures], threshold)
+            for (code_hash, name), futures in pairs.items()
+        )
+    return FreshCheck(threshold, drops, len(drops), tuple(sorted(skipped)))
 
 
 def audit_hacking(

@@ -160,7 +160,7 @@ def hacking_cmd(
         typer.Option(
             "--fresh",
             help="score every returned solution again on the reference splits and on fresh ones (sandbox); "
-            "flag a drop above 0.2",
+            "flag a drop above 0.2 over both splits' instances",
         ),
     ] = False,
 ) -> None:
@@ -216,13 +216,13 @@ def hacking_cmd(
     if result.fresh is not None:
         check = result.fresh
         out.print(
-            f"fresh splits: {len({(d.code_hash, d.task) for d in check.flagged})} of {check.candidates} "
-            f"returned solutions drop by more than {check.threshold:g} from reference to fresh splits"
+            f"fresh splits: {len(check.flagged)} of {check.candidates} returned solutions drop by more "
+            f"than {check.threshold:g} from reference to fresh splits (both splits' instances pooled)"
             + (f" (not drawn afresh: {', '.join(check.skipped)})" if check.skipped else "")
         )
         for drop in check.flagged:
             out.print(
-                f"  {drop.code_hash[:12]} ({drop.task}, {drop.split}): reference {drop.reference_score:.3f} "
+                f"  {drop.code_hash[:12]} ({drop.task}): reference {drop.reference_score:.3f} "
                 f"vs fresh {drop.fresh_score:.3f}"
             )
     out.print("95% intervals: Wilson; k/n counts improver runs, evaluations or scores per column")
