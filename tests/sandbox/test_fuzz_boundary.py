@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import small_config
+from tests.sandbox.boundary_support import ALWAYS_SEED, RAW_SENDER, context_maker, run_on_seed
 
 from selftaught.models.base import ModelResponse
 from selftaught.models.facade import LanguageModel
@@ -36,9 +36,7 @@ from selftaught.sandbox.messages import (
 )
 from selftaught.sandbox.protocol import decode_frame
 from selftaught.sandbox.wire import to_wire
-from selftaught.stop.context import Scope
-from selftaught.stop.improver_run import _RequestServer, run_improver
-from selftaught.stop.meta_utility import TaskUtility
+from selftaught.stop.improver_run import _RequestServer
 
 hostile_text = st.text(st.one_of(st.characters(), st.integers(0xD800, 0xDFFF).map(chr)), max_size=10)
 array_tags = st.fixed_dictionaries(
@@ -181,28 +179,6 @@ def test_the_issue_cases_are_refused_not_raised():
 
 # --- real improver children send them on their own channel ---------------------------------
 
-RAW_SENDER = """
-import gc, json, socket, struct
-
-def _channel():
-    return next(o for o in gc.get_objects() if isinstance(o, socket.socket) and o.fileno() >= 0)
-
-def _exact(sock, n):
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise EOFError("closed")
-        data += chunk
-    return data
-
-def raw(payload):
-    sock = _channel()
-    sock.sendall(struct.pack(">I", len(payload)) + payload)
-    (size,) = struct.unpack(">I", _exact(sock, 4))
-    return json.loads(_exact(sock, size))
-"""
-
 TAGGED = json.dumps(to_wire(np.arange(3)))
 MALFORMED_REQUESTS = [
     '{"type":"request","op":"utility","code":"x","kwargs":' + TAGGED + "}",
@@ -232,45 +208,19 @@ def improve_algorithm(initial_solution, utility, language_model):
 """
 )
 
-ALWAYS_SEED = """
-def respond(system, user, temperature, sample):
-    return "no code"
-"""
-
 
 @pytest.fixture(params=["default", "strict"])
 def context_in_mode(request, pool, tmp_path):
     """A run context on a default-mode or (where the kernel allows) a strict-mode pool."""
-    from selftaught.stop.session import make_context as session_context
-    from selftaught.stop.session import resolve_backend, resolve_tasks
-    from selftaught.store.store import Store
-
     chosen = pool if request.param == "default" else request.getfixturevalue("strict_pool")
-
-    def make(model: str, **config):
-        cfg, tasks = resolve_tasks(small_config(model, **config))
-        store = Store.open(tmp_path / "store.db")
-        backend = resolve_backend(cfg, store.path)
-        run_id = store.new_run("test", cfg.model_dump(), model, backend.identity)
-        return session_context(cfg, tasks, backend=backend, store=store, run_id=run_id, pool=chosen)
-
-    return make
-
-
-def _run(ctx, improver, timeout_s=30):
-    task = ctx.tasks[0]
-    scope = ctx.start_improver_run(Scope(iteration=0), "test", improver, "boundary", task=task.name, repeat=0)
-    outcome = run_improver(
-        ctx, improver, task.seed_solution(), TaskUtility(ctx, task), scope, timeout_s=timeout_s
-    )
-    return outcome, scope
+    return context_maker(chosen, tmp_path)
 
 
 def test_malformed_requests_from_a_real_improver_are_answered_and_the_run_goes_on(
     context_in_mode, write_script
 ):
     ctx = context_in_mode(write_script(ALWAYS_SEED))
-    outcome, scope = _run(ctx, MALFORMED_IMPROVER)
+    outcome, scope = run_on_seed(ctx, MALFORMED_IMPROVER)
     assert outcome.ok, outcome.error
     report = json.loads(outcome.solution.rsplit("# ", 1)[1])
     expected = [[False, "invalid" if "__float__" in r else "protocol"] for r in MALFORMED_REQUESTS]
