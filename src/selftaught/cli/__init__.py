@@ -19,6 +19,7 @@ from selftaught.cli.experiment import experiment_app
 from selftaught.cli.inspection import doctor_cmd, models_cmd, runs_cmd, show_cmd
 from selftaught.cli.report import report_cmd
 from selftaught.cli.run import evaluate_improver_cmd, resume, run
+from selftaught.cli.serve import serve_cmd
 from selftaught.cli.tasks import tasks_app
 from selftaught.errors import UserInputError
 
@@ -59,6 +60,7 @@ app.command("show")(show_cmd)
 app.command("doctor")(doctor_cmd)
 app.command("models")(models_cmd)
 app.command("report")(report_cmd)
+app.command("serve")(serve_cmd)
 
 
 def main() -> None:

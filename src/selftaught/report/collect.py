@@ -28,7 +28,8 @@ from selftaught.report.data import (
 )
 from selftaught.report.failures import NO_CODE, classify
 from selftaught.report.intervals import mean_interval
-from selftaught.store.store import Store, source_hash
+from selftaught.store.queries import ReadQueries
+from selftaught.store.store import source_hash
 
 SPLITS = ("val", "test")
 EVENT_CONTEXT_LINES = 2
@@ -49,12 +50,15 @@ class _Texts(dict):
         return digest
 
 
-def collect_report(store: Store, run_id: str) -> ReportData:
-    """Read everything the report of `run_id` shows; RunNotFound when the store lacks it."""
+def collect_report(store: ReadQueries, run_id: str) -> ReportData:
+    """Read everything the report of `run_id` shows; RunNotFound when the store lacks it.
+
+    `store`: a Store, or anything with its read methods (serve's read-only store).
+    """
     db = store
     row = db.run(run_id)
     if row is None:
-        raise RunNotFound(f"no run {run_id!r} in {store.path}")
+        raise RunNotFound(f"no run {run_id!r} in {getattr(store, 'path', 'the store')}")
     texts = _Texts()
     config = row.config if isinstance(row.config, dict) else {}
     info = RunInfo(
