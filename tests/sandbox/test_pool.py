@@ -413,7 +413,8 @@ def test_a_child_cannot_kill_its_worker_for_a_second_try(pool):
         source = f"import os, signal\ndef algorithm():\n    os.kill({worker}, signal.SIGKILL)\n"
         assert child.run({"op": "load", "source": source}).ok
         reply = child.run({"op": "call", "args": []})
-    assert not reply.ok and reply.error_kind == "exception" and "PermissionError" in (reply.error or "")
+    assert not reply.ok and reply.error_kind == "exception"
+    assert "PermissionError" in (reply.error or "") or "ProcessLookupError" in (reply.error or "")
     assert worker in pool.worker_pids() and pool.workers_lost == lost_before
 
 

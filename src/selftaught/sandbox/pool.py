@@ -6,13 +6,14 @@ kills the child's whole process group when its deadline passes or it misbehaves.
 `Child`, `Reply`, `RequestAnswer` and `RequestHandler` stay importable from here.
 
 A worker can die under its children (the OOM killer, a user's `kill`); they die with it
-(PDEATHSIG). A command whose child vanished is then told apart from a child that crashed
-by asking whether its worker is gone: a crash leaves the worker standing. Where a child
-cannot signal its worker (seccomp, Landlock's signal scope or a uid of its own), the loss
-is the sandbox's, not the code's: `run` raises `WorkerLost`, and the executor runs that
-work again on a new worker (executors/base.py). Where a child could have killed its worker
-itself, the loss is charged to the code as `worker_lost`, so that it buys no second try.
-Each loss is logged and kept in `WorkerPool.worker_losses`.
+(PDEATHSIG, or the end of their PID namespace). A command whose child vanished is then
+told apart from a child that crashed by asking whether its worker is gone: a crash leaves
+the worker standing. Where a child cannot signal its worker (seccomp, Landlock's signal
+scope, a PID namespace or a uid of its own), the loss is the sandbox's, not the code's:
+`run` raises `WorkerLost`, and the executor runs that work again on a new worker
+(executors/base.py). Where a child could have killed its worker itself, the loss is
+charged to the code as `worker_lost`, so that it buys no second try. Each loss is logged
+and kept in `WorkerPool.worker_losses`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from selftaught.sandbox.errors import (
 from selftaught.sandbox.isolation import (
     LANDLOCK_SCOPE,
     MODES,
+    PID_NAMESPACE,
     SECCOMP,
     THREAD_CAP,
     Protection,
@@ -64,8 +66,9 @@ SPAWN_ATTEMPTS = 3  # workers tried (a dead one replaced each time) before a spa
 START_ATTEMPTS = 2  # starts of one worker slot, when a start is killed by a signal
 KEPT_LOSSES = 100  # the most recent worker losses kept for diagnostics
 # Any one of these keeps a child from signalling its worker: seccomp's signal filter,
-# Landlock's signal scope, or a uid of the child's own (the thread cap is applied exactly then).
-SIGNAL_CONTAINMENT = (SECCOMP, LANDLOCK_SCOPE, THREAD_CAP)
+# Landlock's signal scope, a PID namespace (the worker has no pid there), or a uid of the
+# child's own (the thread cap is applied exactly then).
+SIGNAL_CONTAINMENT = (SECCOMP, LANDLOCK_SCOPE, PID_NAMESPACE, THREAD_CAP)
 
 
 class SandboxWarning(UserWarning):
@@ -394,8 +397,8 @@ class WorkerPool:
         return Reply(
             False,
             error_kind="worker_lost",
-            error=f"{what} (without seccomp, Landlock's signal scope or a uid of its own, "
-            "a child can kill its worker, so the loss counts as the code's)",
+            error=f"{what} (without seccomp, Landlock's signal scope, a PID namespace or a uid of its "
+            "own, a child can kill its worker, so the loss counts as the code's)",
             elapsed_s=reply.elapsed_s,
         )
 
