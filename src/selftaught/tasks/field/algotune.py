@@ -42,6 +42,7 @@ ENTRY = "_selftaught_algotune_solve"
 TEST_SEED_BASE = 100_000
 REFERENCE_PASSES = 2
 DEFAULT_LIMIT_S = 1.0
+SHIM_MODULES = ("AlgoTuneTasks", "AlgoTuneTasks.base")
 
 BASE_SHIM = """import sys as _st_sys
 import types as _st_types
@@ -179,8 +180,9 @@ class AlgoTuneTask(Task):
 
     # --- loading the user's class on the trusted side -------------------------------------
     def _load(self) -> None:
+        shimmed = [name for name in SHIM_MODULES if name not in sys.modules]
         shim = types.ModuleType("_selftaught_algotune_shim")
-        exec(compile(BASE_SHIM, "<algotune shim>", "exec"), shim.__dict__)
+        exec(compile(BASE_SHIM, "<algotune shim>", "exec"), shim.__dict__)  # our own text, not the user's
         name = f"selftaught_algotune_{self.cache_token[:12]}"
         spec = importlib.util.spec_from_file_location(name, self.task_file)
         if spec is None or spec.loader is None:
@@ -196,6 +198,8 @@ class AlgoTuneTask(Task):
             ) from exc
         finally:
             sys.path.remove(str(self.folder))
+            for name in shimmed:  # the stand-in lives only while the task file loads
+                sys.modules.pop(name, None)
         self._splits = {split: self._generate(split) for split in SPLITS}
         self._index = {id(inst): (split, i) for split in SPLITS for i, inst in enumerate(self._splits[split])}
         self._scored_view = _Scored(self)
