@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from selftaught.sandbox import kernel, landlock, seccomp
+from selftaught.sandbox.cgroup import MemoryCgroups
 from selftaught.sandbox.limits import apply_limits
 from selftaught.sandbox.pidns import Namespace
 
@@ -37,6 +38,7 @@ SCRATCH_CAP = "scratch size cap"
 RLIMITS = "resource limits"
 IPC_NAMESPACE = "ipc namespace"
 PID_NAMESPACE = "pid namespace"
+MEMORY_CGROUP = "memory cgroup"
 THREAD_CAP = "thread cap"
 
 # What strict mode needs for each kind of isolation the issue asks for.
@@ -152,6 +154,7 @@ class Confinement:
     tmpfs: bool = False
     user_namespace: bool = False
     namespace: Namespace | None = None  # the worker's PID namespace, where it has one
+    cgroups: MemoryCgroups | None = None  # a memory cgroup per child, where one can be made
 
     def _note(self, name: str, available: bool, detail: str) -> None:
         self.protections[name] = Protection(name, available, detail)
@@ -164,6 +167,7 @@ class Confinement:
         self._landlock(scratch_root)
         self._seccomp()
         self._privileges()
+        self._memory_cgroups()
         self._hide_proc()  # last: the steps above read /proc/self/status
         self._note(RLIMITS, True, "address space, CPU time, file size, open files, no core dumps")
         try:
@@ -244,6 +248,17 @@ class Confinement:
         detail = self.protections[PID_NAMESPACE].detail
         self._note(PID_NAMESPACE, True, f"{detail}; /proc is an empty read-only tmpfs")
 
+    def _memory_cgroups(self) -> None:
+        self.cgroups, how = MemoryCgroups.set_up()
+        if self.cgroups is None:
+            self._note(
+                MEMORY_CGROUP,
+                False,
+                f"{how}: a child's memory is bounded by its address-space limit plus its scratch size",
+            )
+            return
+        self._note(MEMORY_CGROUP, True, f"{how}: a child's memory and its tmpfs scratch share one limit")
+
     def _landlock(self, scratch_root: str) -> None:
         abi = landlock.abi_version()
         if abi < 1:
@@ -293,12 +308,15 @@ class Confinement:
                 THREAD_CAP, False, "needs a uid per child (root): RLIMIT_NPROC would count your processes"
             )
 
-    def confine_child(self, sock_fd: int, scratch: str, scratch_bytes: int, host_pid: int) -> list[str]:
+    def confine_child(
+        self, sock_fd: int, scratch: str, scratch_bytes: int, host_pid: int, cgroup: str | None = None
+    ) -> list[str]:
         """Confine the calling child and move it into `scratch`; return what was applied.
 
         `host_pid` is the child's pid as its worker sees it (inside the worker's PID
         namespace `os.getpid()` is another, small number); its uid is derived from it, so
-        uids stay unique across workers.
+        uids stay unique across workers. `cgroup`, where there is one, is the memory cgroup
+        the child joins first, so that its scratch's pages are charged to it.
 
         Everything but the rlimits happens here, while the child waits as a spare; the
         rlimits (`limit_child`) only lower limits, which needs no privilege. In strict
@@ -317,6 +335,12 @@ class Confinement:
                 if strict:
                     raise
 
+        if cgroup is not None:
+            try:  # not a strict-mode requirement: without it the bound is stated instead
+                MemoryCgroups.join(cgroup)
+                applied.append(MEMORY_CGROUP)
+            except OSError:
+                pass
         if self.tmpfs:
             step(SCRATCH_CAP, lambda: _mount_scratch(scratch, scratch_bytes))
         os.chdir(scratch)

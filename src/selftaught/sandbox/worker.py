@@ -25,13 +25,16 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
+from selftaught.sandbox.cgroup import MemoryCgroups
 from selftaught.sandbox.child import serve
 from selftaught.sandbox.isolation import RLIMITS, STRICT_EXIT, Confinement
 from selftaught.sandbox.limits import Limits, reset_child_environment
 from selftaught.sandbox.protocol import recv_message, send_message
 
 
-def _child_main(sock: socket.socket, scratch: str, scratch_bytes: int, confinement: Confinement) -> None:
+def _child_main(
+    sock: socket.socket, scratch: str, scratch_bytes: int, confinement: Confinement, cgroup: str | None
+) -> None:
     """Runs in the forked child: confine, wait to be handed out, serve commands. Never returns.
 
     A child that cannot start says why, as the answer to the first command it gets,
@@ -43,7 +46,7 @@ def _child_main(sock: socket.socket, scratch: str, scratch_bytes: int, confineme
         os.setpgid(0, 0)
         reset_child_environment(scratch)
         host_pid = _recv_host_pid(sock)
-        applied = confinement.confine_child(sock.fileno(), scratch, scratch_bytes, host_pid)
+        applied = confinement.confine_child(sock.fileno(), scratch, scratch_bytes, host_pid, cgroup)
         code, step = 1, "limits"
         log = os.open("output.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -103,6 +106,8 @@ class _Spare:
     sock: socket.socket
     scratch: str
     scratch_bytes: int
+    cgroup: str | None = None  # its memory cgroup, where there are some
+    memory_bytes: int = 0  # that cgroup's limit
 
 
 class _Children:
@@ -113,11 +118,20 @@ class _Children:
         self.confinement = confinement
         self.control = control
         self.live: dict[int, str] = {}
+        self.cgroups: dict[int, str] = {}  # a live child's memory cgroup
         self.spare: _Spare | None = None
         self.scratch_bytes = Limits().scratch_bytes  # the size the next spare's scratch gets
+        self.memory_bytes = Limits().memory_bytes  # the memory cgroup limit the next spare gets
 
     def fork(self) -> _Spare:
         scratch = tempfile.mkdtemp(prefix="child-", dir=self.scratch_root)
+        cgroups = self.confinement.cgroups
+        cgroup = None
+        if cgroups is not None:
+            try:
+                cgroup = cgroups.create(self.memory_bytes)
+            except OSError:
+                pass  # this child goes without; the bound is its address space plus its scratch
         parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pid = os.fork()
         if pid == 0:
@@ -125,8 +139,10 @@ class _Children:
             parent_end.close()
             if self.spare is not None:
                 self.spare.sock.close()
-            _child_main(child_end, scratch, self.scratch_bytes, self.confinement)
+            _child_main(child_end, scratch, self.scratch_bytes, self.confinement, cgroup)
         child_end.close()
+        if cgroup is not None:
+            self.cgroups[pid] = cgroup
         try:
             os.setpgid(pid, pid)
         except OSError:
@@ -136,7 +152,7 @@ class _Children:
         except OSError:
             pass  # it already exited; reaped below
         self.live[pid] = scratch
-        return _Spare(pid, parent_end, scratch, self.scratch_bytes)
+        return _Spare(pid, parent_end, scratch, self.scratch_bytes, cgroup, self.memory_bytes)
 
     def hand_out(self, limits: dict) -> _Spare:
         """The spare (or a fresh child) with its limits sent; forking a new spare is the caller's."""
@@ -147,9 +163,14 @@ class _Children:
                 self.spare.sock.close()
                 _kill(self.spare.pid)
                 self.spare = None
+        memory_bytes = int(limits.get("memory_bytes", self.memory_bytes))
+        self.memory_bytes = memory_bytes
         for _ in range(2):
             child, self.spare = self.spare or self.fork(), None
             try:
+                cgroups = self.confinement.cgroups
+                if cgroups is not None and child.cgroup is not None and child.memory_bytes != memory_bytes:
+                    cgroups.set_limit(child.cgroup, memory_bytes)
                 send_message(child.sock, {"limits": limits})
                 return child
             except OSError:  # the spare died while it waited
@@ -166,6 +187,9 @@ class _Children:
             if pid == 0:
                 return
             scratch = self.live.pop(pid, None)
+            cgroup = self.cgroups.pop(pid, None)
+            if cgroup is not None:
+                MemoryCgroups.remove(cgroup)
             if scratch:
                 try:
                     os.rmdir(scratch)  # its files lived on a tmpfs that went with it
@@ -227,6 +251,8 @@ def serve_control(control: socket.socket, scratch_root: str, confinement: Confin
         child.sock.close()
         children.spare = children.fork()
     children.kill_all()
+    if confinement.cgroups is not None:
+        confinement.cgroups.close()
     shutil.rmtree(scratch_root, ignore_errors=True)
     try:
         os.rmdir(os.path.dirname(scratch_root))  # the pool's root, if the orchestrator died
