@@ -1,4 +1,4 @@
-"""Fixtures for the sandbox's tests: a strict pool, a loopback listener, and an escape check.
+"""Fixtures for the sandbox's tests: a strict and a default pool, a loopback listener, an escape check.
 
 Every hostile program runs through `Hostile.run`, which remembers the child it ran in.
 After each test, `escapes()` says what got out: a process still running under one of those
@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import pytest
 from selftaught.sandbox.errors import SandboxUnavailable
 from selftaught.sandbox.isolation import UID_BASE
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.pool import Reply, WorkerPool
+from selftaught.sandbox.pool import Reply, SandboxWarning, WorkerPool
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = f"sk-selftaught-test-{uuid.uuid4().hex}"
@@ -35,6 +36,16 @@ def strict_pool():
         pool = WorkerPool(2, mode="strict")
     except SandboxUnavailable as exc:
         pytest.skip(f"needs strict sandbox features this machine lacks: {exc}")
+    with pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def default_pool():
+    """A default-mode pool: what most users get, as whichever user runs the tests (root or not)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SandboxWarning)
+        pool = WorkerPool(2, mode="default")
     with pool:
         yield pool
 
@@ -157,3 +168,22 @@ def hostile(strict_pool, listener, tmp_path, monkeypatch):
     runner = Hostile(strict_pool, listener, uuid.uuid4().hex[:12], outside)
     yield runner
     assert runner.escapes() == []
+
+
+@pytest.fixture
+def default_hostile(default_pool, listener, tmp_path, monkeypatch):
+    """A `Hostile` runner on the default-mode pool (root or not, as the tests run); the test
+    fails if anything escaped."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    runner = Hostile(default_pool, listener, uuid.uuid4().hex[:12], outside)
+    yield runner
+    assert runner.escapes() == []
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "nonroot: the kernel protections as the tests' user (.ci/nonroot-tests runs them unprivileged)",
+    )
