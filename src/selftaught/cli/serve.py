@@ -30,6 +30,7 @@ def serve_cmd(
 
     def ready(served: Served) -> None:
         out.print(f"selftaught serve: {served.open_url}", highlight=False, soft_wrap=True)
+        out.file.flush()  # a script reading our output gets the address now, not at exit
         note = "a token is required on every request" if served.token else "this machine only"
         err.print(f"read-only view of {path} ({note}); Ctrl-C stops", highlight=False, soft_wrap=True)
 
