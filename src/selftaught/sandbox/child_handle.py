@@ -119,9 +119,9 @@ class Child:
 
     def _receive(self, deadline: float, answering: bool) -> ChildMessage:
         """The next message; a request that does not fit becomes an `InvalidRequest` when answering."""
-        frame, size = recv_frame(self.sock, deadline, self.max_frame)
+        frame = recv_frame(self.sock, deadline, self.max_frame)
         parse = parse_answerable if answering else parse_child_message
-        return parse(frame, wire_bytes=size)
+        return parse(frame.message, wire_bytes=frame.size, wire_items=frame.items)
 
     def kill(self) -> None:
         """Kill the child's whole process group (the worker reaps it and removes its scratch)."""

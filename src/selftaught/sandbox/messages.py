@@ -35,7 +35,8 @@ MAX_EVENT_KIND_CHARS = 100
 
 
 def _size_field() -> Any:
-    """The payload size of the frame a request came in (set by the child's handle, not by the child)."""
+    """The size (bytes, item bound) of the frame a request came in: set by the child's handle,
+    never by the child, so that a refused request costs its sender what decoding it cost."""
     return field(default=0, compare=False, repr=False)
 
 
@@ -59,6 +60,7 @@ class PromptRequest:
     n_responses: int = 1
     temperature: float = 0.7
     wire_bytes: int = _size_field()
+    wire_items: int = _size_field()
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class BatchPromptRequest:
     messages: list[str]
     temperature: float = 0.7
     wire_bytes: int = _size_field()
+    wire_items: int = _size_field()
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class UtilityRequest:
     extra_args: int = 0
     kwargs: dict[str, str] | None = None
     wire_bytes: int = _size_field()
+    wire_items: int = _size_field()
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class EventRequest:
     kind: str
     detail: dict[str, Any]
     wire_bytes: int = _size_field()
+    wire_items: int = _size_field()
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class InvalidRequest:
     op: str
     reason: str
     wire_bytes: int = _size_field()
+    wire_items: int = _size_field()
 
 
 Request = PromptRequest | BatchPromptRequest | UtilityRequest | EventRequest | InvalidRequest
@@ -181,7 +187,7 @@ FIELD_KINDS: dict[type, dict[str, tuple[Callable[[Any], bool], str]]] = {
 }
 
 
-def _request(message: dict[str, Any], op: str, cls: type, limits: WireLimits, wire_bytes: int) -> Any:
+def _request(message: dict[str, Any], op: str, cls: type, limits: WireLimits, size: tuple[int, int]) -> Any:
     declared = FIELD_KINDS[cls]
     extra = set(message) - set(declared) - {"type", "op"}
     if extra:
@@ -198,7 +204,7 @@ def _request(message: dict[str, Any], op: str, cls: type, limits: WireLimits, wi
         check, what = declared[name]
         if not check(value):
             raise MalformedRequest(op, f"{op} {name} must be {what}, not {type(value).__name__}")
-    return cls(**values, wire_bytes=wire_bytes)
+    return cls(**values, wire_bytes=size[0], wire_items=size[1])
 
 
 def _result(message: dict[str, Any], limits: WireLimits) -> Result:
@@ -221,12 +227,12 @@ def _result(message: dict[str, Any], limits: WireLimits) -> Result:
 
 
 def parse_child_message(
-    message: dict[str, Any], limits: WireLimits = DEFAULT_LIMITS, wire_bytes: int = 0
+    message: dict[str, Any], limits: WireLimits = DEFAULT_LIMITS, wire_bytes: int = 0, wire_items: int = 0
 ) -> ChildMessage:
     """The typed form of a decoded frame from a child; raises only `ProtocolError`s.
 
-    `wire_bytes` (the frame's payload size) is kept on a request, so that refusing a
-    large request can cost its sender more.
+    `wire_bytes` and `wire_items` (the frame's payload size and item bound) are kept on
+    a request, so that refusing a large request costs its sender more.
     """
     try:
         if not isinstance(message, dict):
@@ -241,7 +247,7 @@ def parse_child_message(
                 shown = op[:40] if isinstance(op, str) else type(op).__name__
                 raise MalformedRequest(shown, f"unknown request op {shown!r}")
             assert isinstance(op, str)
-            return _request(message, op, cls, limits, wire_bytes)  # type: ignore[no-any-return]
+            return _request(message, op, cls, limits, (wire_bytes, wire_items))  # type: ignore[no-any-return]
         shown = kind[:40] if isinstance(kind, str) else type(kind).__name__
         raise MalformedMessage(f"unexpected message of type {shown!r}")
     except ProtocolError:
@@ -251,10 +257,10 @@ def parse_child_message(
 
 
 def parse_answerable(
-    message: dict[str, Any], limits: WireLimits = DEFAULT_LIMITS, wire_bytes: int = 0
+    message: dict[str, Any], limits: WireLimits = DEFAULT_LIMITS, wire_bytes: int = 0, wire_items: int = 0
 ) -> ChildMessage:
     """`parse_child_message`, but a request that does not fit becomes an `InvalidRequest` to refuse."""
     try:
-        return parse_child_message(message, limits, wire_bytes)
+        return parse_child_message(message, limits, wire_bytes, wire_items)
     except MalformedRequest as exc:
-        return InvalidRequest(exc.op, exc.reason, wire_bytes=wire_bytes)
+        return InvalidRequest(exc.op, exc.reason, wire_bytes=wire_bytes, wire_items=wire_items)

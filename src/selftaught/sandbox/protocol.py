@@ -28,7 +28,7 @@ import socket
 import struct
 import sys
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from selftaught.sandbox.errors import (
     FrameTimeout,
@@ -52,9 +52,11 @@ __all__ = [
     "FrameTimeout",
     "PeerClosed",
     "ProtocolError",
+    "ReceivedFrame",
     "decode_frame",
     "encode_frame",
     "from_wire",
+    "item_bound",
     "recv_frame",
     "recv_message",
     "send_message",
@@ -86,11 +88,28 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
+class ReceivedFrame(NamedTuple):
+    """One frame from a peer: its message, its payload's size and a bound on its item count."""
+
+    message: dict[str, Any]
+    size: int
+    items: int
+
+
+def item_bound(payload: bytes | bytearray) -> int:
+    """An upper bound on the values and keys a payload holds, counted without parsing it."""
+    # Every value but the first follows one of these bytes (strings holding them only make
+    # it an overestimate).
+    return 1 + sum(payload.count(c) for c in (b",", b":", b"[", b"{"))
+
+
 def decode_frame(payload: bytes | bytearray, limits: WireLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Parse one frame's payload into a JSON object, within `limits`; raises only ProtocolError."""
-    # Every value but the first follows one of these bytes, so this bounds the item count
-    # (strings holding them only make it an overestimate) before any object is built.
-    upper = 1 + sum(payload.count(c) for c in (b",", b":", b"[", b"{"))
+    return _decode(payload, item_bound(payload), limits)
+
+
+def _decode(payload: bytes | bytearray, upper: int, limits: WireLimits) -> dict[str, Any]:
+    # the item bound is checked before any object is built
     if upper > limits.max_items:
         raise FrameTooLarge(f"frame may hold more than {limits.max_items} items")
     # Python's own limit on int-from-str digits stops quadratic parses, unless someone lifted it.
@@ -161,12 +180,14 @@ def recv_frame(
     deadline: float | None = None,
     max_frame: int = DEFAULT_MAX_FRAME,
     limits: WireLimits = DEFAULT_LIMITS,
-) -> tuple[dict[str, Any], int]:
-    """One framed message received before `deadline`, and its payload's size in bytes."""
+) -> ReceivedFrame:
+    """One framed message received before `deadline`, with its size and item bound (its decoding cost)."""
     (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
     if size > max_frame:
         raise FrameTooLarge(f"peer announced a {size}-byte message, over the {max_frame}-byte limit")
-    return decode_frame(_recv_exact(sock, size, deadline), limits), size
+    payload = _recv_exact(sock, size, deadline)
+    items = item_bound(payload)
+    return ReceivedFrame(_decode(payload, items, limits), size, items)
 
 
 def recv_message(
@@ -176,4 +197,4 @@ def recv_message(
     limits: WireLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Receive one framed message before `deadline` (a time.monotonic() value, or None to wait)."""
-    return recv_frame(sock, deadline, max_frame, limits)[0]
+    return recv_frame(sock, deadline, max_frame, limits).message

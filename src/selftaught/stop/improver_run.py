@@ -10,7 +10,8 @@ otherwise ignored.
 
 Every request the budgets do not pay for counts toward one cap per improver run: refused
 calls (past a budget, bad arguments, a request that does not fit its declaration) and
-safety events. Each costs one unit, plus one per full 64 KiB of its frame; at
+safety events. Each costs one unit, plus one per full 64 KiB and one per 250 values
+of its frame (what decoding it cost); at
 MAX_REFUSED_UNITS the child is killed and the run fails as `flood`, so a loop of free
 requests ends in well under a second of the orchestrator's time (benchmarks/flood.py).
 """
@@ -40,6 +41,7 @@ from selftaught.stop.context import RunContext, Scope
 
 MAX_REFUSED_UNITS = 1000  # refused requests and events per improver run, weighted by size
 REFUSAL_UNIT_BYTES = 64 * 1024  # a request costs one more unit per full 64 KiB of its frame
+REFUSAL_UNIT_ITEMS = 250  # and one more per 250 values and keys in it (up to about 0.25 ms to decode)
 FLOOD = "flood"  # the failure kind of an improver run stopped at the cap
 
 
@@ -93,9 +95,7 @@ class _RequestServer:
     def __call__(self, request: Request) -> RequestAnswer:
         if isinstance(request, InvalidRequest):
             why = f"malformed {request.op} request: {request.reason}"
-            return self._refuse(
-                "invalid", request.wire_bytes, RequestAnswer(False, error=why, error_type="protocol")
-            )
+            return self._refuse("invalid", request, RequestAnswer(False, error=why, error_type="protocol"))
         if isinstance(request, UtilityRequest):
             return self._utility(request)
         if isinstance(request, EventRequest):  # a safety event noticed in the child (sandbox/events.py)
@@ -103,7 +103,7 @@ class _RequestServer:
             if event is not None:
                 self.ctx.event(event.kind, self.scope, event.detail, self.source)
             self.events_seen += 1
-            return self._count(request.wire_bytes, RequestAnswer(True, None))
+            return self._count(request, RequestAnswer(True, None))
         try:
             if isinstance(request, PromptRequest):
                 answers = self.model.prompt(
@@ -115,25 +115,25 @@ class _RequestServer:
                 return RequestAnswer(True, answers)
         except BudgetExceeded as exc:
             refusal = RequestAnswer(False, error=str(exc), error_type="budget")
-            return self._refuse("language_model", request.wire_bytes, refusal)
+            return self._refuse("language_model", request, refusal)
         except InvalidModelArguments as exc:
             refusal = RequestAnswer(False, error=f"{exc.__class__.__name__}: {exc}", error_type="invalid")
-            return self._refuse("invalid", request.wire_bytes, refusal)
+            return self._refuse("invalid", request, refusal)
         except ModelError as exc:
             return RequestAnswer(False, error=f"language model failed: {exc}", error_type="model")
         refusal = RequestAnswer(
             False, error=f"unknown request {type(request).__name__}", error_type="invalid"
         )
-        return self._refuse("invalid", 0, refusal)
+        return self._refuse("invalid", request, refusal)
 
-    def _refuse(self, resource: str, wire_bytes: int, answer: RequestAnswer) -> RequestAnswer:
+    def _refuse(self, resource: str, request: Request, answer: RequestAnswer) -> RequestAnswer:
         """Count one refused request against `resource`, then against the cap."""
         self.refused[resource] += 1
-        return self._count(wire_bytes, answer)
+        return self._count(request, answer)
 
-    def _count(self, wire_bytes: int, answer: RequestAnswer) -> RequestAnswer:
-        """Charge one unsponsored request to the cap; past it, stop the improver instead of answering."""
-        self.units += 1 + wire_bytes // REFUSAL_UNIT_BYTES
+    def _count(self, request: Request, answer: RequestAnswer) -> RequestAnswer:
+        """Charge one unsponsored request to the cap; at it, stop the improver instead of answering."""
+        self.units += 1 + request.wire_bytes // REFUSAL_UNIT_BYTES + request.wire_items // REFUSAL_UNIT_ITEMS
         if self.units >= MAX_REFUSED_UNITS:
             counts = ", ".join(f"{n} {what}" for what, n in self.refused.items() if n)
             self.abort_reason = (
@@ -155,7 +155,7 @@ class _RequestServer:
         self.utility_uses += 1
         if self.utility_uses > self.utility.budget:
             zero = RequestAnswer(True, {"score": 0.0, "uses": self.utility_uses})
-            return self._refuse("utility", request.wire_bytes, zero)
+            return self._refuse("utility", request, zero)
         started = time.monotonic()
         value = self.utility.score(request.code, self.scope)
         return RequestAnswer(
