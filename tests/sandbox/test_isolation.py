@@ -16,7 +16,8 @@ def test_an_installed_copy_of_the_package_is_left_out_of_the_allowlist(tmp_path,
     monkeypatch.setattr(sys, "path", [str(site)])
     paths = isolation._python_read_paths(str(tmp_path / "scratch"))
     assert str(site / "numpy") in paths and str(site / "helper.py") in paths
-    assert str(site) not in paths and not any("selftaught" in p for p in paths)
+    package = str(site / "selftaught")
+    assert str(site) not in paths and not any(p == package or p.startswith(package + "/") for p in paths)
 
 
 def test_an_editable_source_tree_and_the_scratch_space_are_left_out(tmp_path, monkeypatch):

@@ -190,8 +190,8 @@ class Confinement:
                 self.user_namespace = True
                 for name, text in (
                     ("setgroups", "deny"),
-                    ("uid_map", f"0 {uid} 1"),
-                    ("gid_map", f"0 {gid} 1"),
+                    ("uid_map", f"{uid} {uid} 1"),  # the same ids inside: no uid 0 to setuid to
+                    ("gid_map", f"{gid} {gid} 1"),
                 ):
                     with open(f"/proc/self/{name}", "w") as f:
                         f.write(text)
