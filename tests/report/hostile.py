@@ -40,7 +40,8 @@ def write_hostile_store(path: Path) -> str:
         task=hostile("improver task"), stream=hostile("stream"),
     )  # fmt: skip
     filler = "# a long answer, so that a small page packs its rest\n" * 60
-    answer = f"{hostile('answer')}\n{filler}{hostile('answer end')}\n\n```python\n{hostile('proposed improver')}\nimport subprocess\n```\n"
+    code = f"{hostile('proposed improver')}\nimport subprocess\n"
+    answer = f"{hostile('answer')}\n{filler}{hostile('answer end')}\n\n```python\n{code}```\n"
     store.add_model_call(
         run_id=run_id, iteration=1, improver_run_id=step, method="batch_prompt", system=hostile("system"),
         messages_json=json.dumps([hostile("prompt")]), n=2, temperature=0.7,
