@@ -380,3 +380,49 @@ def test_a_run_with_surrogates_everywhere_finishes_and_reads_back(tmp_path):
     )
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert json.loads(evaluated.stdout)["failed_runs"] == 0
+
+
+HOSTILE_CANDIDATES = [
+    "def algorithm(*args):\n    raise ValueError(chr(0xD800) + chr(0xDFFF))\n",  # exception text
+    "def algorithm(*args):\n    return chr(0xD800) * 10\n",  # a surrogate as the output
+    "import sys\nsys.stderr.write(chr(0xD800))\n"
+    "def algorithm(*args):\n    print(chr(0xDC00))\n    return 0\n",  # surrogates on stdout and stderr
+    "x = 1 +\ndef algorithm(*args):\n    return 0\n",  # does not load
+    "def algorithm(*args):\n    raise SystemExit(chr(0xD800))\n",
+    (  # a raw result frame whose error text holds a lone surrogate escape
+        "import gc, socket, struct, time\n"
+        "def algorithm(*args):\n"
+        "    sock = next(o for o in gc.get_objects() if isinstance(o, socket.socket) and o.fileno() >= 0)\n"
+        '    body = b\'{"type":"result","ok":false,"error_kind":"exception","error":"\\\\ud800"}\'\n'
+        "    sock.sendall(struct.pack('>I', len(body)) + body)\n"
+        "    time.sleep(30)\n"
+    ),
+]
+
+UTILITY_PROBE = f"""
+CANDIDATES = {HOSTILE_CANDIDATES!r}
+def improve_algorithm(initial_solution, utility, language_model):
+    seen = []
+    for candidate in CANDIDATES:
+        try:
+            seen.append(repr(utility(candidate)))
+        except BaseException as exc:
+            seen.append("raised " + type(exc).__name__)
+    return initial_solution + "\\n# " + "|".join(seen) + "\\n"
+"""
+
+
+def test_utility_never_raises_for_what_a_candidate_did(make_context, write_script):
+    ctx = make_context(write_script(ECHO_MODEL), calls=3, samples=3)  # a utility budget of 10
+    outcome, _ = _run(ctx, UTILITY_PROBE, timeout_s=120)
+    assert outcome.ok, outcome.error
+    seen = outcome.solution.rsplit("# ", 1)[1].strip().split("|")
+    assert seen == ["0.0"] * len(HOSTILE_CANDIDATES), seen
+    kinds = {
+        r["error_kind"]
+        for r in ctx.store.query(
+            "SELECT error_kind FROM evaluations WHERE run_id = ? AND score = 0", (ctx.run_id,)
+        )
+    }
+    assert {"exception", "load_error"} <= kinds, kinds
+    assert _encodable(_all_store_text(ctx.store.path))
