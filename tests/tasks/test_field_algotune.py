@@ -84,3 +84,11 @@ def test_a_folder_whose_class_lacks_a_method_is_not_an_algotune_task(tmp_path):
     (folder / "half.py").write_text(source)
     with pytest.raises(UserInputError, match="no known format"):
         load_task_folder(folder)
+
+
+def test_fresh_splits_draw_other_problems_from_the_base_seeds(task):
+    twin = task.reseeded({"val": 7, "test": 1_000_007})
+    assert twin is not task and twin.split_base_seeds == {"val": 7, "test": 1_000_007}
+    assert [i.answer for i in twin.instances("val")] == list(range(7, 12))
+    assert twin.instances("val")[0].args != task.instances("val")[0].args
+    assert [i.answer for i in task.instances("val")] == list(range(5))  # the original keeps its problems

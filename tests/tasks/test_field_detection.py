@@ -206,3 +206,14 @@ def test_split_settings_decide_whether_the_test_split_is_held_out(tmp_path):
         "route": None,
         "held_out": True,
     }
+
+
+def test_a_validation_evaluator_alone_is_not_a_held_out_split(tmp_path):
+    folder = copy_of(OPENEVOLVE_EXAMPLE, tmp_path, "val_only")
+    shutil.copy(folder / "evaluator.py", folder / "evaluator_val.py")
+    (folder / "selftaught.toml").write_text("[splits]\nval_evaluator = 'evaluator_val.py'\n")
+    assert task_record(load_task_folder(folder))["held_out"] is False
+    (folder / "selftaught.toml").write_text(
+        "[splits]\nval_evaluator = 'evaluator_val.py'\ntest_evaluator = 'evaluator.py'\n"
+    )
+    assert task_record(load_task_folder(copy_of(folder, tmp_path, "both")))["held_out"] is True

@@ -275,12 +275,20 @@ def tasks_check(
             out.print(f"where it runs: {record['route']}", highlight=False, soft_wrap=True)
         if not record["held_out"] and not problems:
             err.print(f"note: {NO_HELD_OUT}", highlight=False, soft_wrap=True)
-        out.print(
-            f"{task.name}: {payload['kind']} hidden utility, entry {task.entry!r}, "
-            f"{task.time_limit_s * 1000:.0f} ms limit, {payload['instances_val']} val / "
-            f"{payload['instances_test']} test instances",
-            highlight=False,
-        )
+        if field:
+            per = {"openevolve": "evaluation", "shinka": "run of the program", "algotune": "problem"}
+            out.print(
+                f"{task.name}: {task.time_limit_s:g} s per {per[record['format']]}, "
+                f"{payload['instances_val']} val / {payload['instances_test']} test instances",
+                highlight=False,
+            )
+        else:
+            out.print(
+                f"{task.name}: {payload['kind']} hidden utility, entry {task.entry!r}, "
+                f"{task.time_limit_s * 1000:.0f} ms limit, {payload['instances_val']} val / "
+                f"{payload['instances_test']} test instances",
+                highlight=False,
+            )
         out.print(
             f"seed score: val {payload['seed_score_val']:.3f}, test {payload['seed_score_test']:.3f}",
             highlight=False,

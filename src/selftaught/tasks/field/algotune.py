@@ -20,6 +20,7 @@ stand-in for that module is provided here and in the sandbox.
 from __future__ import annotations
 
 import ast
+import copy
 import hashlib
 import importlib.util
 import sys
@@ -176,6 +177,7 @@ class AlgoTuneTask(Task):
         self.check_errors = 0
         self.first_check_error: str | None = None
         self._reference_times: dict[str, dict[int, float]] = {}
+        self.split_base_seeds = {"val": 0, "test": TEST_SEED_BASE}
         self._load()
 
     # --- loading the user's class on the trusted side -------------------------------------
@@ -206,7 +208,7 @@ class AlgoTuneTask(Task):
 
     def _generate(self, split: str) -> list[Instance]:
         count = self.settings.instances_val if split == "val" else self.settings.instances_test
-        base = 0 if split == "val" else TEST_SEED_BASE
+        base = self.split_base_seeds[split]
         problems = []
         for i in range(count):
             try:
@@ -233,6 +235,14 @@ class AlgoTuneTask(Task):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._load()
+
+    def reseeded(self, base_seeds: dict[str, int]) -> AlgoTuneTask:
+        """A copy whose problems of split s are drawn from seeds base_seeds[s] + i (`--splits fresh`)."""
+        twin = copy.copy(self)
+        twin.split_base_seeds = {split: int(base_seeds[split]) for split in SPLITS}
+        twin._reference_times = {}
+        twin._load()
+        return twin
 
     def _reference_solver(self) -> str:
         return (

@@ -100,10 +100,11 @@ class FieldTask(Task):
             find_blocks(self._program)
         except MalformedBlocks as exc:
             raise UserInputError(f"{str(folder / self.program_file)!r}: {exc}") from None
-        self._evaluators = {"val": read_text(folder, self.evaluator_file)}
-        test_file = self.settings.splits.test_evaluator
-        self._evaluators["test"] = read_text(folder, test_file) if test_file else self._evaluators["val"]
-        for split, filename in (("val", self.evaluator_file), ("test", test_file or self.evaluator_file)):
+        splits = self.settings.splits
+        files = {"val": splits.val_evaluator or self.evaluator_file, "test": splits.test_evaluator}
+        files["test"] = files["test"] or files["val"]
+        self._evaluators = {split: read_text(folder, filename) for split, filename in files.items()}
+        for split, filename in files.items():
             tree = parse(self._evaluators[split], folder / filename)
             if self.evaluator_function and self.evaluator_function not in top_level_functions(tree):
                 raise UserInputError(

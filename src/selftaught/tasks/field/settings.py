@@ -5,6 +5,7 @@ reported score to be a held-out one adds, next to the evaluator:
 
     [splits]
     test_evaluator = "evaluator_test.py"   # the test split runs this file instead
+    val_evaluator = "evaluator_val.py"     # (optional) and the validation split this one
     val_seed = 1                            # or: seeds each split's children, so an evaluator
     test_seed = 2                           # drawing from random/np.random draws apart
 
@@ -27,7 +28,8 @@ SETTINGS_FILE = "selftaught.toml"
 class Splits(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    test_evaluator: str | None = Field(None, description="evaluator file used for the test split")
+    val_evaluator: str | None = Field(None, description="evaluator file for the validation split")
+    test_evaluator: str | None = Field(None, description="evaluator file for the test split")
     val_seed: int | None = None
     test_seed: int | None = None
 
@@ -54,7 +56,9 @@ class FieldSettings(BaseModel):
     def held_out(self) -> bool:
         """True if the test split differs from the validation split."""
         s = self.splits
-        return s.test_evaluator is not None or (
+        default_files = ("evaluator.py", "evaluate.py")  # what the validation split runs by default
+        val_file = (s.val_evaluator,) if s.val_evaluator else default_files
+        return (s.test_evaluator is not None and s.test_evaluator not in val_file) or (
             s.val_seed is not None and s.test_seed is not None and s.val_seed != s.test_seed
         )
 
