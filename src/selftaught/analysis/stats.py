@@ -2,11 +2,19 @@
 
 Every figure an experiment or audit prints is a mean over runs or a rate over
 improvements, so this module offers exactly those: a Student t interval (exact
-quantiles, from the regularized incomplete beta), a percentile bootstrap with a seeded
-generator, paired differences where arms share streams, Wilson score intervals for
-rates (sound near 0, like the paper's 0.42%), and Newcombe's interval for the difference
-of two rates. Results are named types that serialize to the JSON shape the commands
-print, and `footnote` writes the line printed under every table.
+quantiles, from the regularized incomplete beta), a percentile bootstrap and a
+bootstrap-t with a seeded generator, paired differences where arms share streams, Wilson
+score intervals for rates (sound near 0, like the paper's 0.42%), and Newcombe's
+interval for the difference of two rates. Results are named types that serialize to the
+JSON shape the commands print, and `footnote` writes the line printed under every table.
+
+Meta-utility repeats are few (n_tests = 5) and lumpy: an improver run fails (score 0) or
+returns a solution with some score. Simulated, the t interval over 5 such repeats covers
+the true mean only ~83% of the time, and ~87% for skewed scores (analysis/coverage.py,
+docs/experiments.md). `score_mean_ci` therefore builds the interval of a mean of repeats
+from the failure rate (Wilson) and the successes' mean (bootstrap-t), and
+`paired_bootstrap_t` the interval of a paired difference; both give no interval below
+MIN_INTERVAL_N values, where none of the methods we simulated held its 95%.
 """
 
 from __future__ import annotations
@@ -22,6 +30,11 @@ LARGE_DF = 1e7  # past this, t is the normal to 1e-7 and the beta fraction loses
 T_METHOD = "t"
 PAIRED_T_METHOD = "paired t"
 BOOTSTRAP_METHOD = "percentile bootstrap"
+BOOTSTRAP_T_METHOD = "bootstrap-t"
+PAIRED_BOOTSTRAP_T_METHOD = "paired bootstrap-t"
+HURDLE_METHOD = "failure rate x bootstrap-t"
+MIN_INTERVAL_N = 5  # below this, score_mean_ci and paired_bootstrap_t give no interval
+BOOTSTRAP_RESAMPLES = 4000
 WILSON_METHOD = "Wilson"
 NEWCOMBE_METHOD = "Newcombe"
 
@@ -259,6 +272,109 @@ def bootstrap_ci(
     return Estimate(mean, float(lo), float(hi), len(data), BOOTSTRAP_METHOD, confidence)
 
 
+def _bootstrap_t(
+    data: list[float], seed: int, resamples: int, confidence: float, bounds: tuple[float, float]
+) -> tuple[float, float]:
+    """Studentized bootstrap bounds of the mean of `data` (n >= 2, not all equal), clipped to `bounds`.
+
+    t* = (mean* - mean) / (sd* / sqrt(n)) over seeded resamples; a resample whose values
+    are all equal has sd* = 0 and counts as t* = +-inf (its side of the mean), so with
+    very few distinct values the interval opens up to `bounds` instead of collapsing.
+    Bounds are order statistics of t* (no interpolation across infinities).
+    """
+    import numpy as np
+
+    values = np.asarray(data)
+    n = len(values)
+    mean = float(values.mean())
+    scale = float(values.std(ddof=1)) / math.sqrt(n)
+    generator = np.random.default_rng(seed)
+    samples = values[generator.integers(0, n, size=(resamples, n))]
+    means = samples.mean(axis=1)
+    scales = samples.std(axis=1, ddof=1) / math.sqrt(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        studentized = np.where(scales > 0, (means - mean) / scales, np.sign(means - mean) * np.inf)
+    studentized = np.sort(np.nan_to_num(studentized, nan=0.0, posinf=np.inf, neginf=-np.inf))
+    alpha = (1.0 - confidence) / 2.0
+    low_t = float(studentized[int(math.floor(alpha * resamples))])
+    high_t = float(studentized[int(math.ceil((1.0 - alpha) * resamples)) - 1])
+    lo = bounds[0] if math.isinf(high_t) else max(bounds[0], mean - high_t * scale)
+    hi = bounds[1] if math.isinf(low_t) else min(bounds[1], mean - low_t * scale)
+    return min(lo, mean), max(hi, mean)
+
+
+def bootstrap_t_ci(
+    values: Iterable[float],
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    confidence: float = CONFIDENCE,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> Estimate:
+    """Mean with a bootstrap-t (studentized bootstrap) interval, clipped to the values' possible `bounds`.
+
+    Second-order accurate where t is first-order: it follows skewness, so the upper bound of
+    a right-skewed sample reaches further (t's misses on skewed scores are nearly all on that
+    side). Same seed, same bounds; all-equal values give a zero-width interval, as t does.
+    """
+    data = _finite(values)
+    n = len(data)
+    mean = math.fsum(data) / n
+    if n < 2:
+        return Estimate(mean, math.nan, math.nan, n, BOOTSTRAP_T_METHOD, confidence)
+    if max(data) == min(data):
+        return Estimate(mean, mean, mean, n, BOOTSTRAP_T_METHOD, confidence)
+    lo, hi = _bootstrap_t(data, seed, resamples, confidence, bounds)
+    return Estimate(mean, lo, hi, n, BOOTSTRAP_T_METHOD, confidence)
+
+
+def score_mean_ci(
+    values: Iterable[float],
+    confidence: float = CONFIDENCE,
+    *,
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    top: float = 1.0,
+    min_n: int = MIN_INTERVAL_N,
+) -> Estimate:
+    """Mean of scores in [0, top] (top grows to the largest value) whose zeros are failed runs.
+
+    The mean is p * m: p, the share of nonzero scores, with a Wilson interval; m, the mean of
+    the nonzero ones, with a bootstrap-t interval (t for 2 to min_n - 1 successes, [0, top]
+    for one). The two are
+    combined like Newcombe's difference (MOVER: each bound moves by the root sum of squares of
+    what each part's own bound moves it). The failure rate's interval keeps the bound honest
+    when no failure happened to be drawn: 5 successes out of 5 still allow a failure rate up
+    to 43%, which is why t, seeing five values near 0.55, is so often wrong about a mean of
+    0.385. Below `min_n` values no interval is given (NaN bounds). Negative values are not
+    scores: they get the bootstrap-t of `bootstrap_t_ci`.
+    """
+    data = _finite(values)
+    n = len(data)
+    mean = math.fsum(data) / n
+    if n < min_n:
+        return Estimate(mean, math.nan, math.nan, n, HURDLE_METHOD, confidence)
+    if min(data) < 0:
+        return bootstrap_t_ci(data, seed, resamples, confidence)
+    top = max(top, max(data))
+    successes = [v for v in data if v > 0]
+    k = len(successes)
+    rate = wilson(k, n, confidence)
+    if k == 0:
+        return Estimate(0.0, 0.0, rate.hi * top, n, HURDLE_METHOD, confidence)
+    p, m = k / n, math.fsum(successes) / k
+    if k == 1:
+        m_lo, m_hi = 0.0, top
+    elif k < min_n:  # a bootstrap of 2-4 values is mostly constant resamples: t is all there is
+        part = mean_ci(successes, confidence)
+        m_lo, m_hi = max(0.0, part.lo), min(top, part.hi)
+    else:
+        part = bootstrap_t_ci(successes, seed, resamples, confidence, bounds=(0.0, top))
+        m_lo, m_hi = part.lo, part.hi
+    lo = p * m - math.hypot((p - rate.lo) * m, p * (m - m_lo))
+    hi = p * m + math.hypot((rate.hi - p) * m, p * (m_hi - m))
+    return Estimate(mean, max(0.0, min(lo, mean)), min(top, max(hi, mean)), n, HURDLE_METHOD, confidence)
+
+
 def pair_by_stream(a: Mapping[str, float], b: Mapping[str, float]) -> Pairs:
     """Match two arms' values on the streams they share, in sorted stream order."""
     shared = sorted(set(a) & set(b))
@@ -282,6 +398,12 @@ def paired_difference(
     position and must be the same length. Pairing removes the variance the two arms share
     (the same task instances, the same model stream), so it detects smaller differences.
     """
+    return _t_estimate(_finite(_differences(a, b)), confidence, PAIRED_T_METHOD)
+
+
+def _differences(
+    a: Sequence[float] | Mapping[str, float], b: Sequence[float] | Mapping[str, float]
+) -> list[float]:
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         pairs = pair_by_stream(a, b)
         left, right = pairs.a, pairs.b
@@ -291,7 +413,97 @@ def paired_difference(
         left, right = tuple(a), tuple(b)
         if len(left) != len(right):
             raise ValueError(f"paired values need equal lengths, got {len(left)} and {len(right)}")
-    return _t_estimate(_finite(x - y for x, y in zip(left, right, strict=True)), confidence, PAIRED_T_METHOD)
+    return [x - y for x, y in zip(left, right, strict=True)]
+
+
+def paired_bootstrap_t(
+    a: Sequence[float] | Mapping[str, float],
+    b: Sequence[float] | Mapping[str, float],
+    confidence: float = CONFIDENCE,
+    *,
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    span: float = 1.0,
+    min_n: int = MIN_INTERVAL_N,
+) -> Estimate:
+    """Mean of a - b over pairs (as `paired_difference` pairs them) with a bootstrap-t interval.
+
+    Differences of scores in [0, span] lie in [-span, span]; the interval is clipped there.
+    It holds where the paired t does and also where the differences are skewed (one arm
+    a shrunken copy of the other). Below `min_n` pairs no interval is given (NaN bounds).
+    """
+    differences = _finite(_differences(a, b))
+    n = len(differences)
+    mean = math.fsum(differences) / n
+    if n < min_n:
+        return Estimate(mean, math.nan, math.nan, n, PAIRED_BOOTSTRAP_T_METHOD, confidence)
+    span = max(span, max(abs(d) for d in differences))
+    estimate = bootstrap_t_ci(differences, seed, resamples, confidence, bounds=(-span, span))
+    return Estimate(mean, estimate.lo, estimate.hi, n, PAIRED_BOOTSTRAP_T_METHOD, confidence)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A one-sided paired test of "a is above b": mean difference, p-value, and the level it is read at."""
+
+    mean_difference: float
+    p_value: float
+    n: int
+    alpha: float
+    method: str
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value <= self.alpha
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "mean_difference": _json_float(self.mean_difference),
+            "p_value": self.p_value,
+            "n": self.n,
+            "alpha": self.alpha,
+            "significant": self.significant,
+        }
+
+
+SIGN_FLIP_METHOD = "paired sign-flip permutation test, one-sided"
+EXACT_SIGN_FLIP_UP_TO = 16  # pairs; 2**16 sign patterns enumerated, beyond that a seeded sample
+
+
+def paired_sign_flip_test(
+    a: Sequence[float] | Mapping[str, float],
+    b: Sequence[float] | Mapping[str, float],
+    alpha: float = 0.05,
+    *,
+    seed: int = 0,
+    resamples: int = 100_000,
+) -> PairedTest:
+    """Is a above b, pair by pair? An exact one-sided sign-flip (randomization) test on the mean difference.
+
+    If a and b come from the same improver on the same streams, each difference is as likely
+    negative as positive, so every pattern of signs is equally likely; the p-value is the share
+    of patterns whose mean difference is at least the observed one. Exact (no normality, no
+    large n), so it keeps its level on lumpy repeats: with 5 pairs the smallest p is 1/32,
+    reached only when all 5 differences are positive. Up to EXACT_SIGN_FLIP_UP_TO pairs every
+    pattern is counted; beyond, `resamples` seeded patterns (the observed one included).
+    """
+    import numpy as np
+
+    differences = np.asarray(_finite(_differences(a, b)))
+    n = len(differences)
+    observed = float(differences.mean())
+    tolerance = 1e-12 * max(1.0, float(np.abs(differences).max()))
+    if n <= EXACT_SIGN_FLIP_UP_TO:
+        patterns = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) * 2 - 1
+        means = (patterns * differences).mean(axis=1)
+        p_value = float((means >= observed - tolerance).mean())
+    else:
+        generator = np.random.default_rng(seed)
+        signs = generator.choice((-1.0, 1.0), size=(resamples - 1, n))
+        means = (signs * differences).mean(axis=1)
+        p_value = float((1 + (means >= observed - tolerance).sum()) / resamples)
+    return PairedTest(observed, p_value, n, alpha, SIGN_FLIP_METHOD)
 
 
 # --- rates --------------------------------------------------------------------------------
@@ -356,4 +568,15 @@ def footnote(results: Iterable[Estimate | Rate | RateDifference], unit: str = "r
         else:
             counts.append(item.n)
     level_text = "/".join(f"{level:g}%" for level in levels)
-    return f"{level_text} intervals: {', '.join(methods)} over {_count_text(counts)} {unit} per row"
+    text = f"{level_text} intervals: {', '.join(methods)} over {_count_text(counts)} {unit} per row"
+    withheld = [
+        item
+        for item in items
+        if isinstance(item, Estimate) and item.method in _SMALL_N_WITHHELD and math.isnan(item.lo)
+    ]
+    if withheld:
+        text += f"; no interval where fewer than {MIN_INTERVAL_N} {unit} (too few to hold 95%)"
+    return text
+
+
+_SMALL_N_WITHHELD = (HURDLE_METHOD, PAIRED_BOOTSTRAP_T_METHOD)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from selftaught.analysis.stats import Estimate, footnote, mean_ci
+from selftaught.analysis.stats import Estimate, footnote, score_mean_ci
 from selftaught.errors import UserInputError
 from selftaught.experiments.arms import STREAM_ROOT, RepeatScore, evaluate_arm, improve_once, mean_score
 from selftaught.experiments.session import ExperimentRun
@@ -105,7 +105,9 @@ def run_recursion(exp: ExperimentRun, source_run: str) -> RecursionResult:
         exp.ctx.progress(f"recursion: I_{t} of run {source_run} on the test split")
         evaluated["recursive", t] = evaluate_arm(exp, f"recursive/t{t}", source, iteration=t)
         if t:
-            cells.append(RecursionCell("recursive", t, mean_ci(_values(evaluated["recursive", t])), adopted))
+            cells.append(
+                RecursionCell("recursive", t, score_mean_ci(_values(evaluated["recursive", t])), adopted)
+            )
     for t in range(1, len(improvers)):
         current = improvers[t - 1][0]
         for arm, improver, target in (
@@ -120,7 +122,7 @@ def run_recursion(exp: ExperimentRun, source_run: str) -> RecursionResult:
                 tried = evaluate_arm(exp, f"{arm}/t{t}", step.candidate, splits=("val", "test"), iteration=t)
                 if (mean_score(tried, "val") or 0.0) > 0:
                     adopted, scores = True, tried
-            cells.append(RecursionCell(arm, t, mean_ci(_values(scores)), adopted))
+            cells.append(RecursionCell(arm, t, score_mean_ci(_values(scores)), adopted))
     costs = []
     for arm in ARMS:
         calls, evaluations = _cost(exp.store, exp.run_id, (f"{STREAM_ROOT}/{arm}/",))
