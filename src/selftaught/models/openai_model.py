@@ -30,6 +30,7 @@ from selftaught.models.base import ModelError, ModelRequest, ModelResponse
 from selftaught.models.redact import Redactor
 
 DEFAULT_MAX_TOKENS = 2048
+MAX_ERROR_SCAN_CHARS = 20_000  # of a server's error text, scrubbed; the rest is never kept
 
 
 @dataclass(frozen=True)
@@ -203,9 +204,13 @@ class OpenAIModel:
         return _Outcome([""] * n, retries=retries, error=last_error)
 
     def _short(self, value: BaseException | str) -> str:
-        """The first line of an error's text, at most 200 characters, scrubbed of secrets."""
-        text = self._redactor.scrub(str(value)) if str(value) else value.__class__.__name__
-        return text.splitlines()[0][:200] if text.strip() else value.__class__.__name__
+        """The first non-blank line of an error's text, scrubbed of secrets, at most 200 characters.
+
+        Scrubbed before it is cut, so that a cut never leaves part of a key unrecognised.
+        """
+        text = self._redactor.scrub(str(value)[:MAX_ERROR_SCAN_CHARS])
+        line = next((line for line in text.splitlines() if line.strip()), "")
+        return line.strip()[:200] or value.__class__.__name__
 
     def close(self) -> None:
         if self._loop.is_closed():
