@@ -6,9 +6,11 @@ import json
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import ROOT
 
+from selftaught.tasks.base import Instance
 from selftaught.tasks.field.evolve_block import MalformedBlocks, find_blocks, marking_note, outside_edit
 from selftaught.tasks.field.metrics import (
     MetricRejected,
@@ -17,6 +19,10 @@ from selftaught.tasks.field.metrics import (
     parse_json,
     shinka_fitness,
 )
+from selftaught.tasks.field.openevolve import OpenEvolveTask
+from selftaught.tasks.field.shinka import judge_report
+
+OPENEVOLVE = OpenEvolveTask(ROOT / "examples" / "openevolve" / "circle_packing")
 
 PROGRAM = """import math
 
@@ -155,3 +161,32 @@ def test_whatever_an_evaluator_writes_is_a_score_in_0_1_or_a_rejection(metrics, 
         except MetricRejected:
             continue
         assert math.isfinite(fitness) and 0.0 <= as_score(fitness, 1.0) <= 1.0
+
+
+child_reports = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "metrics": st.one_of(st.none(), st.integers(), json_values.map(json.dumps), st.text(max_size=20)),
+            "correct": st.one_of(st.none(), json_values.map(json.dumps), st.text(max_size=20)),
+            "failure": st.one_of(st.none(), st.text(max_size=20)),
+            "artifacts": st.text(max_size=20),
+        },
+    ),
+)
+
+
+@settings(deadline=None)
+@given(child_reports)
+def test_whatever_an_evaluator_child_sends_is_a_score_or_a_rejection(report):
+    """What a (possibly subverted) evaluator's child sends is data: a score in [0, 1] or MetricRejected."""
+    for judge in (
+        lambda: judge_report(report, 1.0),
+        lambda: OPENEVOLVE.check(Instance(("val",), None), report),
+    ):
+        try:
+            score = judge()
+        except MetricRejected:
+            continue
+        assert 0.0 <= score <= 1.0

@@ -49,6 +49,21 @@ def {RUN_ENTRY}(_selftaught_name, _selftaught_kwargs):
 """
 
 
+class EvaluatorError(MetricRejected):
+    """evaluate.py raised or exited with an error before writing its results."""
+
+
+def judge_report(report: Any, scale: float) -> float:
+    """The score in [0, 1] of what an evaluator's child sent back; MetricRejected says why there is none."""
+    if not isinstance(report, dict):
+        raise MetricRejected(f"the evaluator's child sent a {type(report).__name__}, not its report")
+    if report.get("failure") and report.get("metrics") is None:
+        raise EvaluatorError(str(report["failure"])[:1000])
+    metrics = parse_json(report.get("metrics"), "R/metrics.json")
+    correct = parse_json(report.get("correct"), "R/correct.json")
+    return as_score(shinka_fitness(metrics, correct), scale)
+
+
 class _Failed(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -200,13 +215,10 @@ class ShinkaTask(FieldTask):
                 report = self._evaluate(pool, code, split, "finish", runs)
             else:
                 self.last_route = "joint"
-            assert report is not None
-            if report.get("failure") and report.get("metrics") is None:
-                return result(0.0, "evaluator_error", str(report["failure"]))
-            metrics = parse_json(report.get("metrics"), "R/metrics.json")
-            correct = parse_json(report.get("correct"), "R/correct.json")
-            return result(as_score(shinka_fitness(metrics, correct), self.settings.score_scale))
+            return result(judge_report(report, self.settings.score_scale))
         except _Failed as exc:
             return result(0.0, exc.kind, str(exc))
+        except EvaluatorError as exc:
+            return result(0.0, "evaluator_error", str(exc))
         except MetricRejected as exc:
             return result(0.0, "check_error", str(exc))
