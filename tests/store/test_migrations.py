@@ -87,6 +87,21 @@ def test_a_first_release_store_migrates_and_keeps_every_row(tmp_path):
     assert Store.open(path).schema_version == SCHEMA_VERSION  # opening again changes nothing
 
 
+def test_an_old_store_gains_split_secrets_and_its_runs_read_as_reference_splits(tmp_path):
+    from selftaught.config import RunConfig
+
+    path = tmp_path / "old.db"
+    _first_release_store(path)
+    store = Store.open(path)
+    assert store.split_secret("r1") is None  # recorded before fresh splits existed: none
+    run = store.run("r1")
+    assert run is not None and "splits" not in run.config
+    assert RunConfig(**run.config).splits == "reference"  # resumed on the seeds it ran on
+    secret = store.split_secret("r1", create=True)
+    assert secret is not None and store.split_secret("r1", create=True) == secret  # written once
+    store.close()
+
+
 def test_a_new_store_gets_every_migration_and_the_first_release_refuses_it(tmp_path):
     store = Store.open(tmp_path / "new.db")
     assert store.schema_version == SCHEMA_VERSION
