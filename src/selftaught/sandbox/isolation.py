@@ -1,15 +1,18 @@
 """Which protections a worker sets up for itself and applies to every child it forks.
 
 A worker isolates itself once (a network namespace with only a downed loopback, a
-private mount namespace, a private IPC namespace), because that is cheaper than once
-per child. Each child then
-confines itself right after fork, in this order: a tmpfs over its scratch directory in
-a mount namespace of its own (a size cap on disk use that vanishes with it), rlimits,
+private mount namespace, a private IPC namespace, and a PID namespace for its children
+with `/proc` covered; for an ordinary user all of them inside a user namespace), because
+that is cheaper than once per child. Each child then confines itself right after fork, in
+this order: its memory cgroup (where one can be made), a tmpfs over its scratch directory
+in a mount namespace of its own (a size cap on disk use that vanishes with it), rlimits,
 Landlock (read the Python installation, write only scratch, no TCP, signals scoped), a
-uid of its own with every capability dropped, and last the seccomp filter (no
-processes, no new sockets, no IPC, no memfd, no signals to others, no clearing its
-death signal). In strict mode a child that fails any step exits before running anything,
-and strict mode refuses to start without a uid per child (the only thread cap there is).
+uid of its own with every capability dropped (root) or just no capabilities (an ordinary
+user), and last the seccomp filter (no processes, no new sockets, no IPC, no memfd, no
+signals to others, no clearing its death signal, nothing done to another process, no
+file metadata, no inotify). In strict mode a child that fails any step exits before
+running anything, and strict mode refuses to start without a uid per child (the only
+thread cap there is).
 """
 
 from __future__ import annotations
@@ -33,6 +36,17 @@ LANDLOCK_FS = "landlock filesystem"
 LANDLOCK_NET = "landlock network"
 LANDLOCK_SCOPE = "landlock signal scope"
 SECCOMP = "seccomp filter"
+# What the seccomp filter also keeps from a child, listed (and live-checked) on their own:
+OTHER_PROCESSES = "other processes"  # their limits, priority, affinity, scheduling, existence
+FILE_METADATA = "file metadata"  # modes, owners, times and extended attributes outside scratch
+HOST_WATCH = "host watches"  # inotify and fanotify on what the host does
+SECCOMP_PARTS = {
+    OTHER_PROCESSES: "no prlimit, renice, re-pin, rescheduling or ioprio of any other process "
+    "(the orchestrator's RLIMIT_CPU included), no probing which pids exist",
+    FILE_METADATA: "no chmod, chown, utime or extended attributes/ACLs on any file (Landlock does "
+    "not cover them): no private file opened to the world, no data left in a file's times",
+    HOST_WATCH: "no inotify or fanotify: no watching the run store being written",
+}
 PRIVILEGE_DROP = "privilege drop"
 SCRATCH_CAP = "scratch size cap"
 RLIMITS = "resource limits"
@@ -44,8 +58,8 @@ THREAD_CAP = "thread cap"
 # What strict mode needs for each kind of isolation the issue asks for.
 STRICT_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "network": (NETWORK_NAMESPACE, SECCOMP),
-    "filesystem": (LANDLOCK_FS, SCRATCH_CAP),
-    "process": (SECCOMP, PRIVILEGE_DROP, THREAD_CAP),
+    "filesystem": (LANDLOCK_FS, SCRATCH_CAP, FILE_METADATA),
+    "process": (SECCOMP, PID_NAMESPACE, OTHER_PROCESSES, PRIVILEGE_DROP, THREAD_CAP),
     "signal": (SECCOMP,),
 }
 
@@ -276,6 +290,7 @@ class Confinement:
     def _seccomp(self) -> None:
         if not seccomp.supported():
             self._note(SECCOMP, False, f"no syscall table for {kernel.machine()}")
+            self._note_seccomp_parts(False)
             return
         try:
             with open("/proc/self/status") as status:
@@ -284,6 +299,7 @@ class Confinement:
             self.filter = seccomp.Filter()
         except OSError as exc:
             self._note(SECCOMP, False, str(exc))
+            self._note_seccomp_parts(False)
             return
         self._note(
             SECCOMP,
@@ -291,6 +307,11 @@ class Confinement:
             f"{self.filter.length} BPF instructions: no fork/exec, no new sockets or connect, no SysV/POSIX "
             "IPC, no memfd, no signals out (F_SETOWN included), death signal locked",
         )
+        self._note_seccomp_parts(True)
+
+    def _note_seccomp_parts(self, available: bool) -> None:
+        for name, detail in SECCOMP_PARTS.items():
+            self._note(name, available, f"seccomp: {detail}" if available else "needs the seccomp filter")
 
     def _privileges(self) -> None:
         cap_setuid = 7
@@ -363,6 +384,8 @@ class Confinement:
             raise OSError("the worker exited while the child was starting")
         if self.filter is not None:
             step(SECCOMP, lambda: self.filter.install(pid))
+            if SECCOMP in applied:
+                applied += list(SECCOMP_PARTS)
         for name in (NETWORK_NAMESPACE, IPC_NAMESPACE, PID_NAMESPACE):
             if self.protections.get(name, Protection("", False, "")).available:
                 applied.append(name)
