@@ -20,6 +20,7 @@ from selftaught.errors import UserInputError
 from selftaught.tasks import get_task
 from selftaught.tasks.base import Instance, Task
 from selftaught.tasks.instances import instances_digest
+from selftaught.tasks.seed_scores import cache_key
 from selftaught.tasks.seeded import SPLIT_BASE_SEEDS
 from selftaught.tasks.splits import HIGHEST_SEED, LOWEST_SEED, fresh_base_seeds, fresh_tasks, run_tasks
 
@@ -50,6 +51,7 @@ def test_a_reseeded_task_draws_other_instances_and_leaves_the_original_alone():
     assert instances_digest(twin, "val") == instances_digest(again, "val")
     assert instances_digest(task, "val") == before and task.split_base_seeds == SPLIT_BASE_SEEDS
     assert len(twin.instances("test")) == len(task.instances("test"))
+    assert cache_key(twin) != cache_key(task) == cache_key(get_task("parity_noise"))  # seed scores kept apart
 
 
 class _FixedTask(Task):

@@ -4,9 +4,10 @@ Scoring a seed runs it on every instance under the time limits, which takes seco
 the slow seeds (Max-Cut's O(n^3) greedy, the 3-SAT random walk), so `tasks list` keeps
 the results in `$SELFTAUGHT_CACHE_DIR/seed_scores.json` (default
 `$XDG_CACHE_HOME/selftaught`, else `~/.cache/selftaught`). An entry is keyed by the task's
-name, its seed, its limits and the source of the code that generates and checks its
-instances, so any change re-measures it. Timing-limited scores vary from run to run on a
-loaded machine; a cached figure is one measurement, taken with one worker.
+name, its seed, its limits, the source of the code that generates and checks its
+instances and, on fresh splits, its split seeds, so any change re-measures it.
+Timing-limited scores vary from run to run on a loaded machine; a cached figure is one
+measurement, taken with one worker.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from selftaught.sandbox.pool import WorkerPool
 from selftaught.tasks import scoring
 from selftaught.tasks.base import SPLITS, Task
 from selftaught.tasks.scoring import score_solution
+from selftaught.tasks.seeded import SPLIT_BASE_SEEDS
 
 CACHE_VERSION = 2  # 2: the reference's instances and limits
 
@@ -56,6 +58,9 @@ def cache_key(task: Task) -> str:
         _source_hash(scoring),
         str(getattr(task, "cache_token", "")),
     ]
+    bases = getattr(task, "split_base_seeds", SPLIT_BASE_SEEDS)
+    if bases != SPLIT_BASE_SEEDS:  # a task on fresh splits (tasks/splits.py) has other instances
+        parts.append(repr(sorted(bases.items())))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

@@ -1,15 +1,14 @@
 """Built-in tasks whose instances are generated from seeds, split by split.
 
-Validation instance i is generated from seed 4321 + i and test instance i from 5678 + i,
-as in the reference (`--splits reference`, the default), and with the reference's own random
-streams: Python's Mersenne
-Twister (`random.seed`) and numpy's legacy global generator (`np.random.seed`), drawn in
-the reference's order. We hold private `random.Random` and `np.random.RandomState`
-objects seeded the same way, which produce the same numbers without touching the
-process-wide state. Each split is generated once per task object and reused. The seed
-solution, the shown utility and a strong hand-written solution are files in the task's
-folder next to its `task.py`. Those seeds are public, so a candidate could regenerate the
-instances and return their answers; `reseeded` gives a copy whose splits start at other
+Validation instance i is generated from seed 4321 + i and test instance i from 5678 + i, as
+in the reference (`--splits reference`, the default), and with the reference's own random
+streams: Python's Mersenne Twister (`random.seed`) and numpy's legacy global generator
+(`np.random.seed`), drawn in the reference's order. We hold private `random.Random` and
+`np.random.RandomState` objects seeded the same way, which produce the same numbers without
+touching the process-wide state. Each split is generated once per task object and reused.
+The seed solution, the shown utility and a strong hand-written solution are files in the
+task's folder next to its `task.py`. Those seeds are public, so a candidate could regenerate
+the instances and return their answers; `reseeded` gives a copy whose splits start at other
 (secret) seeds, which is what `--splits fresh` uses (tasks/splits.py).
 """
 
