@@ -87,6 +87,11 @@ def test_openevolve_evaluators_that_crash_hang_or_return_nan_score_zero_with_the
             "check_error",
             "no numeric",
         ),
+        "reported": (
+            "def evaluate(program_path):\n    return {'combined_score': 0.0, 'error': 'could not start'}\n",
+            "check_error",
+            "reported an error: could not start",
+        ),
     }
     for name, (evaluator, kind, reason) in cases.items():
         folder = copy_of(

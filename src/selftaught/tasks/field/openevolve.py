@@ -60,4 +60,9 @@ class OpenEvolveTask(FieldTask):
         if not isinstance(output, dict):
             raise MetricRejected(f"the evaluator's child sent a {type(output).__name__}, not its report")
         metrics = parse_json(output.get("metrics"), "the evaluator's metrics")
-        return as_score(openevolve_fitness(metrics), self.settings.score_scale)
+        score = as_score(openevolve_fitness(metrics), self.settings.score_scale)
+        error = metrics.get("error") if isinstance(metrics, dict) else None
+        if score <= 0 and isinstance(error, str) and error.strip():
+            # the score is 0 either way; keep the evaluator's reason (e.g. a process it could not start)
+            raise MetricRejected(f"the evaluator reported an error: {error.strip()[:500]}")
+        return score
