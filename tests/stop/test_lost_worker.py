@@ -21,7 +21,8 @@ from tests.conftest import EXAMPLE_MODEL, small_config
 from selftaught.api import open_store, start_run
 from selftaught.sandbox.pool import WorkerPool
 
-KILLS = 3  # fewer than MAX_WORKER_LOSSES, so that no one job can use up its tries
+LOSSES = 2  # kills stop once the pool has noticed this many losses (each job may lose 3 tries)
+MAX_KILLS = 8  # a kill may find no work in flight (a spare confining itself, a finished child)
 
 
 def _busy_children(worker: int) -> bool:
@@ -42,25 +43,35 @@ def _busy_children(worker: int) -> bool:
 
 
 class Killer:
-    """Kills a random worker with a busy child, `KILLS` times, at random moments."""
+    """Kills a random worker with a busy child at random moments, until `LOSSES` losses are noticed.
+
+    After a kill it waits for the pool to notice (or a while), so that at most one kill more
+    lands before it stops: no job loses its worker more than 3 times, below the redo bound.
+    """
 
     def __init__(self, pool: WorkerPool, seed: int) -> None:
         self.pool = pool
         self.rng = random.Random(seed)
-        self.killed: list[int] = []
+        self.killed: list[int] = []  # one entry per kill
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self.done.wait(self.rng.uniform(0.005, 0.03)) and len(self.killed) < KILLS:
+        while not self.done.wait(self.rng.uniform(0.005, 0.03)):
+            if self.pool.workers_lost >= LOSSES or len(self.killed) >= MAX_KILLS:
+                return
             busy = [pid for pid in self.pool.worker_pids() if _busy_children(pid)]
-            if busy:
-                victim = self.rng.choice(busy)
-                try:
-                    os.kill(victim, signal.SIGKILL)
-                    self.killed.append(victim)
-                except ProcessLookupError:
-                    pass
+            if not busy:
+                continue
+            noticed = self.pool.workers_lost
+            try:
+                os.kill(self.rng.choice(busy), signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            self.killed.append(1)
+            for _ in range(200):  # until the loss is noticed, or 0.2 s (the kill found no work)
+                if self.pool.workers_lost > noticed or self.done.wait(0.001):
+                    break
 
     def __enter__(self) -> Killer:
         self.thread.start()
