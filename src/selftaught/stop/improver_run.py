@@ -10,7 +10,7 @@ otherwise ignored.
 
 Every request the budgets do not pay for counts toward one cap per improver run: refused
 calls (past a budget, bad arguments, a request that does not fit its declaration) and
-safety events. Each costs one unit, plus one per full 64 KiB and one per 250 values
+safety events. Each costs one unit, plus one per full 16 KiB and one per 100 values
 of its frame (what decoding it cost); at
 MAX_REFUSED_UNITS the child is killed and the run fails as `flood`, so a loop of free
 requests ends in well under a second of the orchestrator's time (benchmarks/flood.py).
@@ -40,8 +40,8 @@ from selftaught.seeding import stable_seed
 from selftaught.stop.context import RunContext, Scope
 
 MAX_REFUSED_UNITS = 1000  # refused requests and events per improver run, weighted by size
-REFUSAL_UNIT_BYTES = 64 * 1024  # a request costs one more unit per full 64 KiB of its frame
-REFUSAL_UNIT_ITEMS = 250  # and one more per 250 values and keys in it (up to about 0.25 ms to decode)
+REFUSAL_UNIT_BYTES = 16 * 1024  # a request costs one more unit per full 16 KiB of its frame
+REFUSAL_UNIT_ITEMS = 100  # and one more per 100 values and keys in it (up to about 0.1 ms to decode)
 FLOOD = "flood"  # the failure kind of an improver run stopped at the cap
 
 
