@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from selftaught.errors import UserInputError
 
@@ -82,10 +82,26 @@ class RunConfig(BaseModel):
     ray_address: str | None = Field(
         None, description="Ray cluster to join (HOST:PORT or ray://HOST:PORT); none: start a local one"
     )
-    accept: Literal["nonzero", "better"] = Field(
+    accept: Literal["nonzero", "better", "significant"] = Field(
         "nonzero",
-        description="adopt a new improver whose validation meta-utility is nonzero, or only a better one",
+        description="adopt a new improver whose validation meta-utility is nonzero, only a better one, or"
+        " only one better by a paired test at level --alpha",
     )
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="level of the paired test that --accept significant adopts by"
+    )
+
+    @model_validator(mode="after")
+    def _significance_is_reachable(self) -> RunConfig:
+        """--accept significant over too few repeats could never adopt anything: say so up front."""
+        pairs = len(self.tasks) * self.n_tests
+        if self.accept == "significant" and 0.5**pairs > self.alpha:
+            raise ValueError(
+                f"--accept significant pairs tasks x n_tests = {pairs} repeats, whose smallest p-value"
+                f" (1/{2**pairs}) is above --alpha {self.alpha:g}: no improver could be adopted;"
+                " give more --n-tests or a larger --alpha"
+            )
+        return self
 
     def model_options(self, store_path: str | None = None) -> ModelOptions:
         """The settings model backends take from this configuration."""

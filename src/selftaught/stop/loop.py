@@ -4,24 +4,30 @@ I_t = I_{t-1}(source of I_{t-1}, meta-utility, model). An iteration that fails (
 improver raises, times out, overruns its budget, returns nothing, or returns an
 improver whose validation meta-utility is 0) keeps the previous improver and is
 recorded as failed. With `accept = "better"` a new improver is adopted only if its
-validation meta-utility is above the current improver's. Then every improver is
-evaluated on the same deterministic streams (`same/eval/TASK/rK`, whatever the
-iteration), so identical requests get identical answers and the comparison is between
-improvers, not between draws of the model. Every iteration records the meta-utility of the improver in use
-on the validation and the held-out test split. An iteration is the unit of progress:
-it is recorded when it ends, and a resumed run starts after the last recorded one.
+validation meta-utility is above the current improver's; with `accept = "significant"`
+only if a paired one-sided test over the repeats (the same task instances and streams)
+finds it above at level `alpha` (stats.paired_sign_flip_test), the test being recorded
+with the iteration: a mean of 5 noisy repeats above another is often chance. Under both,
+every improver is evaluated on the same deterministic streams (`same/eval/TASK/rK`,
+whatever the iteration), so identical requests get identical answers and the comparison
+is between improvers, not between draws of the model. Every iteration records the
+meta-utility of the improver in use on the validation and the held-out test split. An
+iteration is the unit of progress: it is recorded when it ends, and a resumed run starts
+after the last recorded one.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from selftaught.failpoints import failpoint
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.improver_run import run_improver
-from selftaught.stop.meta_utility import MetaUtility, evaluate_improver
+from selftaught.stop.meta_utility import ImproverEvaluation, MetaUtility, evaluate_improver
 from selftaught.stop.seed import seed_improver_source
 
 SPLITS = ("val", "test")
@@ -36,14 +42,18 @@ class IterationResult:
     improver_hash: str | None = None
     error_kind: str | None = None
     error: str | None = None
+    acceptance: dict[str, Any] | None = None  # the paired test under accept = "significant"
 
     def as_json(self) -> dict:
-        return {
+        data: dict[str, Any] = {
             "iteration": self.iteration,
             "meta_utility_val": self.meta_utility_val,
             "meta_utility_test": self.meta_utility_test,
             "status": self.status,
         }
+        if self.acceptance is not None:
+            data["acceptance"] = self.acceptance
+        return data
 
 
 @dataclass
@@ -52,6 +62,9 @@ class LoopState:
 
     improver: str
     results: list[IterationResult] = field(default_factory=list)
+    # the improver in use's validation score per "task/rK" repeat (accept = "significant";
+    # None after a resume until read back from the store)
+    val_scores: dict[str, float] | None = None
 
     @property
     def next_iteration(self) -> int:
@@ -74,6 +87,7 @@ def _record(
         error_kind=result.error_kind,
         error=result.error,
         started=started,
+        **({"acceptance_json": json.dumps(result.acceptance)} if result.acceptance is not None else {}),
     )
 
 
@@ -90,18 +104,54 @@ def _rejection(ctx: RunContext, candidate_val: float, current_val: float) -> tup
     return None
 
 
+def repeat_scores(evaluation: ImproverEvaluation, split: str = "val") -> dict[str, float]:
+    """An evaluation's score per repeat, keyed "task/rK" (what two improvers are paired by)."""
+    return {f"{r.task}/r{r.repeat}": r.scores[split] for r in evaluation.repeats}
+
+
+def _recorded_val_scores(ctx: RunContext, improver: str) -> dict[str, float] | None:
+    """The current improver's per-repeat validation scores from its recorded evaluation (after a resume)."""
+    if ctx.store is None or ctx.run_id is None:
+        return None
+    from selftaught.store.store import source_hash
+
+    digest = source_hash(improver)
+    found = {
+        f"{r.task}/r{r.repeat}": float(r.score_val or 0.0)
+        for r in ctx.store.improver_runs(ctx.run_id)
+        if r.purpose == "iteration_eval" and r.improver_hash == digest and r.status is not None
+    }
+    expected = len(ctx.tasks) * ctx.config.n_tests
+    return found if len(found) == expected else None
+
+
+def _significance(ctx: RunContext, candidate: dict[str, float], state: LoopState, t: int) -> dict[str, Any]:
+    """The paired test of the candidate's validation repeats against the current improver's."""
+    from selftaught.analysis.stats import paired_sign_flip_test
+
+    if state.val_scores is None:
+        state.val_scores = _recorded_val_scores(ctx, state.improver)
+    if state.val_scores is None:  # not recorded: evaluate it again on the shared streams (cached)
+        evaluation = evaluate_improver(
+            ctx, state.improver, ("val",), _evaluation_scope(ctx, t), "iteration_eval", "eval"
+        )
+        state.val_scores = repeat_scores(evaluation)
+    test = paired_sign_flip_test(candidate, state.val_scores, ctx.config.alpha)
+    return test.to_json()
+
+
 def _evaluation_scope(ctx: RunContext, t: int) -> Scope:
-    """Where iteration t's evaluations draw their answers: per iteration, or shared under accept=better."""
-    return Scope(iteration=t, stream="same" if ctx.config.accept == "better" else f"it{t}")
+    """Where iteration t's evaluations draw answers: per iteration, or shared when improvers are compared."""
+    return Scope(iteration=t, stream="same" if ctx.config.accept in ("better", "significant") else f"it{t}")
 
 
-def _seed_iteration(ctx: RunContext, improver: str) -> IterationResult:
+def _seed_iteration(ctx: RunContext, improver: str) -> tuple[IterationResult, dict[str, float]]:
     started = time.time()
     ctx.progress("iteration 0: evaluating the seed improver")
     evaluation = evaluate_improver(ctx, improver, SPLITS, _evaluation_scope(ctx, 0), "iteration_eval", "eval")
     result = IterationResult(0, "seed", evaluation.meta_utility["val"], evaluation.meta_utility["test"])
     _record(ctx, result, improver, None, started)
-    return result
+    return result, repeat_scores(evaluation)
 
 
 def _improve_iteration(ctx: RunContext, t: int, state: LoopState) -> tuple[IterationResult, str]:
@@ -129,11 +179,26 @@ def _improve_iteration(ctx: RunContext, t: int, state: LoopState) -> tuple[Itera
             ctx, candidate, SPLITS, _evaluation_scope(ctx, t), "iteration_eval", "eval"
         )
         rejection = _rejection(ctx, evaluation.meta_utility["val"], previous.meta_utility_val)
+        acceptance = None
+        if rejection is None and ctx.config.accept == "significant":
+            acceptance = _significance(ctx, repeat_scores(evaluation), state, t)
+            if not acceptance["significant"]:
+                rejection = (
+                    "not_significant",
+                    f"the new improver's validation meta-utility {evaluation.meta_utility['val']:.4f} is not"
+                    f" above the current one's {previous.meta_utility_val:.4f} by a paired test at level"
+                    f" {ctx.config.alpha:g} (p = {acceptance['p_value']:.4g})",
+                )
         if rejection is None:
             result = IterationResult(
-                t, "improved", evaluation.meta_utility["val"], evaluation.meta_utility["test"]
+                t,
+                "improved",
+                evaluation.meta_utility["val"],
+                evaluation.meta_utility["test"],
+                acceptance=acceptance,
             )
             improver = candidate
+            state.val_scores = repeat_scores(evaluation)
         else:
             result = IterationResult(
                 t,
@@ -142,6 +207,7 @@ def _improve_iteration(ctx: RunContext, t: int, state: LoopState) -> tuple[Itera
                 previous.meta_utility_test,
                 error_kind=rejection[0],
                 error=rejection[1],
+                acceptance=acceptance,
             )
     _record(ctx, result, improver, candidate, started)
     return result, improver
@@ -155,7 +221,8 @@ def run_stop(
     """Run (or continue) T self-improvement iterations; one result per iteration, 0 being the seed."""
     state = state or LoopState(seed_improver_source())
     if not state.results:
-        state.results.append(_seed_iteration(ctx, state.improver))
+        seed_result, state.val_scores = _seed_iteration(ctx, state.improver)
+        state.results.append(seed_result)
         failpoint("iteration_end")
         if on_iteration:
             on_iteration(state.results[0])

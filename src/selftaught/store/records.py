@@ -50,6 +50,12 @@ class IterationRecord(Record):
     attempt: int
     started: float
     ended: float
+    acceptance_json: str | None = None  # schema 5: the paired test of --accept significant
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def acceptance(self) -> dict[str, Any] | None:
+        return dict(json.loads(self.acceptance_json)) if self.acceptance_json else None
 
 
 class ImproverRunRecord(Record):
