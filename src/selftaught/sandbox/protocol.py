@@ -120,14 +120,14 @@ def _decode(payload: bytes | bytearray, upper: int, limits: WireLimits) -> dict[
         # surrogates through ("surrogatepass").
         text = payload.decode("utf-8")
         message = json.loads(text, parse_constant=_reject_constant, parse_int=hook)
+        if _SURROGATE_ESCAPE.search(text):
+            make_text_valid(message)
     except ProtocolError:
         raise
     except Exception as exc:  # noqa: BLE001 - JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError
         raise MalformedFrame(f"malformed message: {exc.__class__.__name__}") from exc
     if not isinstance(message, dict):
         raise MalformedFrame("message is not a JSON object")
-    if _SURROGATE_ESCAPE.search(text):
-        make_text_valid(message)
     return message
 
 
