@@ -8,9 +8,10 @@ import urllib.parse
 
 import pytest
 
-from selftaught.serve.access import is_loopback
 from tests.report.hostile import assert_inert, hostile
-from tests.serve.conftest import get, serving
+from tests.serve.conftest import get, serve_extra_missing, serving
+
+pytestmark = pytest.mark.skipif(serve_extra_missing() is not None, reason=serve_extra_missing() or "")
 
 OURS = ("/static/live.js",)
 
@@ -124,6 +125,8 @@ def test_a_token_is_checked_on_every_request(store_with_runs):
 
 
 def test_loopback_addresses_are_told_apart():
+    from selftaught.serve.access import is_loopback
+
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.2", "example.org"))
 

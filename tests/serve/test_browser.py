@@ -17,9 +17,12 @@ import pytest
 
 from tests.conftest import EXAMPLE_MODEL, load_respond
 from tests.report.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing
-from tests.serve.conftest import serving
+from tests.serve.conftest import serve_extra_missing, serving
 
-pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=browser_missing() or "")
+pytestmark = [
+    pytest.mark.skipif(serve_extra_missing() is not None, reason=serve_extra_missing() or ""),
+    pytest.mark.skipif(browser_missing() is not None, reason=browser_missing() or ""),
+]
 
 
 @dataclass

@@ -8,8 +8,12 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import run_cli
-from tests.serve.conftest import get
+from tests.serve.conftest import get, serve_extra_missing
+
+pytestmark = pytest.mark.skipif(serve_extra_missing() is not None, reason=serve_extra_missing() or "")
 
 
 def _fails_with_one_line(*args: str, expected: str) -> None:
