@@ -127,8 +127,13 @@ def test_recursion_compares_three_arms_per_step_with_their_costs(stop_run):
     args = ("experiment", "recursion", "--run", run_id, "--store", str(store), "--json")
     data = _json(run_cli(*args))
     steps = {(row["arm"], row["step"]) for row in data["rows"]}
-    arms = ("recursive", "seed_improves_current", "current_improves_seed")
+    arms = ("recursive", "seed_improves_current", "current_improves_seed", "recursive_significant")
     assert steps == {(arm, t) for arm in arms for t in (1, 2)}
+    significant = [row for row in data["rows"] if row["arm"] == "recursive_significant"]
+    # 2 repeats of 1 task: the smallest p-value of the paired test is 1/4, so nothing is adopted
+    assert all(not row["adopted"] for row in significant)
+    tests = [row["acceptance"] for row in significant if "acceptance" in row]
+    assert tests and all(t["n"] == 2 and t["p_value"] >= 0.25 and t["alpha"] == 0.05 for t in tests)
     costs = {c["arm"]: c for c in data["costs"]}
     # evaluations count scorings this arm made; a program scored before in the run is not scored again
     assert all(costs[arm]["model_calls"] > 0 and costs[arm]["evaluations"] >= 0 for arm in arms)

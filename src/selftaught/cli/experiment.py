@@ -215,6 +215,7 @@ def _compare(experiment, runs: int, store: Path | None, as_json: bool, config_fi
         "parallel_improvers",
         "executor",
         "ray_address",
+        "alpha",
     )
 )
 def recursion_cmd(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 RUN_EXIT = {"finished": 0, "stopped": 0, "failed": 1, "interrupted": 130}
 EVALUATION_EXIT = {"finished": 0, "stopped": 1, "failed": 1, "interrupted": 130}
-EVALUATION_SETTINGS = tuple(f for f in ALL_SETTINGS if f not in ("iterations", "accept"))
+EVALUATION_SETTINGS = tuple(f for f in ALL_SETTINGS if f not in ("iterations", "accept", "alpha"))
 
 
 def _config(config_file: Path | None, settings: dict[str, Any], **fixed: Any):

@@ -3,9 +3,13 @@
 For each step t = 1..T of run RUN, three improvers are compared:
 - `recursive`: the run's own I_t (I_{t-1} improved itself; the step's cost is the run's);
 - `seed_improves_current`: I_0 rewrites I_{t-1};
-- `current_improves_seed`: I_{t-1} rewrites I_0.
-Every rewrite uses the run's budgets and validation meta-utility, and is adopted under the
-paper's rule (its validation meta-utility is above 0; else I_{t-1} stays). Each adopted
+- `current_improves_seed`: I_{t-1} rewrites I_0;
+- `recursive_significant`: recursion under `--accept significant`, a chain of its own: its
+  current improver C_{t-1} (C_0 = I_0) rewrites itself, and the rewrite is adopted only if a
+  one-sided paired sign-flip test of its validation repeats against C_{t-1}'s, paired by
+  (task, repeat), rejects at the run's `alpha` (recorded in the cell as `acceptance`).
+The other rewrites use the run's budgets and validation meta-utility, and are adopted under
+the paper's rule (its validation meta-utility is above 0; else I_{t-1} stays). Each adopted
 improver's meta-utility is measured on the test split with n_tests repeats per task.
 """
 
@@ -14,13 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from selftaught.analysis.stats import Estimate, footnote, score_mean_ci
+from selftaught.analysis.stats import Estimate, footnote, paired_sign_flip_test, score_mean_ci
 from selftaught.errors import UserInputError
 from selftaught.experiments.arms import STREAM_ROOT, RepeatScore, evaluate_arm, improve_once, mean_score
 from selftaught.experiments.session import ExperimentRun
 from selftaught.store.store import Store
 
-ARMS = ("recursive", "seed_improves_current", "current_improves_seed")
+SIGNIFICANT_ARM = "recursive_significant"
+ARMS = ("recursive", "seed_improves_current", "current_improves_seed", SIGNIFICANT_ARM)
 
 
 @dataclass(frozen=True)
@@ -29,9 +34,13 @@ class RecursionCell:
     step: int
     estimate: Estimate
     adopted: bool  # whether this step's rewrite was adopted (recursive: as the run recorded)
+    acceptance: dict[str, Any] | None = None  # the paired test (recursive_significant only)
 
     def to_json(self) -> dict[str, Any]:
-        return {"arm": self.arm, "step": self.step, "adopted": self.adopted, **self.estimate.to_json()}
+        data = {"arm": self.arm, "step": self.step, "adopted": self.adopted, **self.estimate.to_json()}
+        if self.acceptance is not None:
+            data["acceptance"] = self.acceptance
+        return data
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,7 @@ def run_recursion(exp: ExperimentRun, source_run: str) -> RecursionResult:
                 if (mean_score(tried, "val") or 0.0) > 0:
                     adopted, scores = True, tried
             cells.append(RecursionCell(arm, t, score_mean_ci(_values(scores)), adopted))
+    cells += _significant_chain(exp, seed, len(improvers) - 1)
     costs = []
     for arm in ARMS:
         calls, evaluations = _cost(exp.store, exp.run_id, (f"{STREAM_ROOT}/{arm}/",))
@@ -136,3 +146,28 @@ def run_recursion(exp: ExperimentRun, source_run: str) -> RecursionResult:
 
 def _values(repeats: list[RepeatScore]) -> list[float]:
     return [r.scores["test"] for r in repeats]
+
+
+def _by_pair(repeats: list[RepeatScore], split: str) -> dict[str, float]:
+    return {r.pair_key: r.scores[split] for r in repeats}
+
+
+def _significant_chain(exp: ExperimentRun, seed: str, steps: int) -> list[RecursionCell]:
+    """Recursion under `--accept significant`: the arm's own improver rewrites itself, T times."""
+    arm, alpha = SIGNIFICANT_ARM, exp.ctx.config.alpha
+    exp.ctx.progress(f"recursion: {arm}, I_0 on validation and test")
+    current, scores = seed, evaluate_arm(exp, f"{arm}/t0", seed, splits=("val", "test"), iteration=0)
+    cells = []
+    for t in range(1, steps + 1):
+        exp.ctx.progress(f"recursion: {arm}, step {t}")
+        step = improve_once(exp, arm, t, current, current)
+        adopted, acceptance = False, None
+        if step.candidate is not None:
+            tried = evaluate_arm(exp, f"{arm}/t{t}", step.candidate, splits=("val", "test"), iteration=t)
+            if (mean_score(tried, "val") or 0.0) > 0:
+                test = paired_sign_flip_test(_by_pair(tried, "val"), _by_pair(scores, "val"), alpha)
+                acceptance = test.to_json()
+                if test.significant:
+                    adopted, current, scores = True, step.candidate, tried
+        cells.append(RecursionCell(arm, t, score_mean_ci(_values(scores)), adopted, acceptance))
+    return cells
