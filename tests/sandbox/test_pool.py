@@ -448,3 +448,17 @@ def test_work_whose_worker_keeps_dying_ends_the_run_with_a_clear_error():
         return outcome
 
     assert redo_when_lost(lost_once, "an improver run") == "done"
+
+
+def test_replacements_killed_while_starting_are_a_loss_not_a_broken_sandbox(monkeypatch):
+    with WorkerPool(1) as pool:
+        (old,) = pool.worker_pids()
+        os.kill(old, signal.SIGKILL)
+        assert _gone(old)
+
+        def killed_at_start(*args, **kwargs):
+            raise pool_module._KilledWhileStarting("sandbox worker did not start: no hello; exit status -9")
+
+        monkeypatch.setattr(pool_module, "_Worker", killed_at_start)
+        with pytest.raises(WorkerLost, match="killed while starting"):
+            pool.spawn(Limits(wall_s=5))

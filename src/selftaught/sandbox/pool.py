@@ -328,7 +328,10 @@ class WorkerPool:
             if worker is None or worker.lost():
                 if worker is not None:
                     worker.stop(grace_s=0)
-                worker = self._start_worker(index)
+                try:
+                    worker = self._start_worker(index)
+                except _KilledWhileStarting as exc:  # killed like the one it replaces: a loss, not a fault
+                    raise WorkerLost(f"new sandbox workers were killed while starting: {exc}") from exc
                 if self.mode == "strict" and self.protections and missing_for_strict(worker.protections):
                     worker.stop(grace_s=0)  # a replacement must hold to the same mode
                     raise SandboxUnavailable("a new sandbox worker lacks strict-mode protections")
@@ -348,8 +351,9 @@ class WorkerPool:
     def spawn(self, limits: Limits | None = None) -> Child:
         """Fork a sandboxed child with `limits`; a dead or hung worker is replaced (SPAWN_ATTEMPTS tries).
 
-        Raises `WorkerLost` if the last worker tried died under the request (the caller may
-        redo its work), `WorkerStartError` if a worker hangs or cannot be started.
+        Raises `WorkerLost` if the last worker tried died under the request, or replacements
+        were killed while starting (the caller may redo its work), `WorkerStartError` if a
+        worker hangs or cannot be started.
         """
         limits = limits or Limits()
         for attempt in range(SPAWN_ATTEMPTS):
