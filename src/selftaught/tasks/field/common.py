@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +102,8 @@ class FieldTask(Task):
         except MalformedBlocks as exc:
             raise UserInputError(f"{str(folder / self.program_file)!r}: {exc}") from None
         splits = self.settings.splits
-        files = {"val": splits.val_evaluator or self.evaluator_file, "test": splits.test_evaluator}
-        files["test"] = files["test"] or files["val"]
+        val_file = splits.val_evaluator or self.evaluator_file
+        files = {"val": val_file, "test": splits.test_evaluator or val_file}
         self._evaluators = {split: read_text(folder, filename) for split, filename in files.items()}
         for split, filename in files.items():
             tree = parse(self._evaluators[split], folder / filename)
@@ -121,6 +122,7 @@ class FieldTask(Task):
         for key in sorted(self.files):
             digest.update(key.encode() + b"\0" + self.files[key].encode() + b"\0")
         digest.update(self._program.encode() + b"\0" + self.settings.model_dump_json().encode())
+        digest.update(self.child_source().encode())  # our side of the evaluator's child, too
         self.cache_token = digest.hexdigest()
         self.spec = f"{self.format}:{folder}"
         self.held_out = self.settings.held_out
@@ -143,6 +145,14 @@ class FieldTask(Task):
 
     def scoring_rule(self) -> str:
         raise NotImplementedError
+
+    child_wrapper: str = ""  # the file of this package sent to the evaluator's child
+
+    def child_source(self) -> str:
+        """The text of the code that runs the evaluator in its child (sent, never imported here)."""
+        if not self.child_wrapper:
+            return ""
+        return resources.files("selftaught.tasks.field").joinpath(self.child_wrapper).read_text()
 
     # --- the hidden utility ------------------------------------------------------------
     def instances(self, split: str) -> list[Instance]:

@@ -15,7 +15,6 @@ allows them.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
 
 from selftaught.tasks.base import SPLITS, Instance
@@ -37,13 +36,14 @@ class OpenEvolveTask(FieldTask):
     enforce_block = False
     route = "candidate and evaluator together in one sandboxed child (the evaluator imports the candidate)"
     entry = ENTRY
+    child_wrapper = "child_openevolve.py"
 
     def scoring_rule(self) -> str:
         scale = "" if self.settings.score_scale == 1 else f" / {self.settings.score_scale:g}"
         return f"the score is combined_score (else the mean of the numeric metrics){scale}, clipped to [0, 1]"
 
     def program(self, code: str) -> str:
-        wrapper = resources.files("selftaught.tasks.field").joinpath("child_openevolve.py").read_text()
+        wrapper = self.child_source()
         params = {
             "evaluators": {split: self.evaluator_source(split) for split in SPLITS},
             "seeds": self.user_seeds(),

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from importlib import resources
 from typing import Any
 
 from selftaught.sandbox.limits import Limits
@@ -79,6 +78,7 @@ class ShinkaTask(FieldTask):
     enforce_block = True
     route = "evaluator in sandboxed children of its own; the candidate alone in another, called once per run"
     entry = EVALUATOR_ENTRY
+    child_wrapper = "child_shinka.py"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -97,7 +97,7 @@ class ShinkaTask(FieldTask):
 
     # --- scoring -----------------------------------------------------------------------
     def evaluator_program(self, code: str) -> str:
-        wrapper = resources.files("selftaught.tasks.field").joinpath("child_shinka.py").read_text()
+        wrapper = self.child_source()
         params = {
             "evaluators": {split: self.evaluator_source(split) for split in SPLITS},
             "evaluator_file": self.evaluator_file,
