@@ -146,13 +146,11 @@ def _improver_run(db, r, calls, evals, scores, children, texts: _Texts) -> Impro
     for call in calls:
         for sample, answer in enumerate(_answers(call)):
             answer_hash = texts.add(answer)
-            extracted = extract_code(answer) if answer else None
-            code = extracted if isinstance(extracted, str) else None
-            if code is None:
+            digest = _code_hash(answer_hash, answer) if answer_hash and answer else None
+            if digest is None:
                 failure = NO_CODE if answer else "the model returned nothing"
                 view.candidates.append(Candidate(None, answer_hash, call.id, sample, failure=failure))
                 continue
-            digest = source_hash(code)
             if digest in seen:
                 continue
             seen.add(digest)
@@ -180,6 +178,27 @@ def _improver_run(db, r, calls, evals, scores, children, texts: _Texts) -> Impro
         if errors:
             candidate.failure = classify(errors[0].error_kind, errors[0].error)
     return view
+
+
+KEEP_CODE_HASHES = 20_000
+_code_hashes: dict[str, str | None] = {}  # answer hash -> hash of the code extracted from it
+
+
+def _code_hash(answer_hash: str, answer: str) -> str | None:
+    """The hash of the program in an answer (None: no code block), extracted once per answer.
+
+    A live page (selftaught serve) collects a run again each time it grows: extracting
+    thousands of answers' code every time was a fifth of that.
+    """
+    known = _code_hashes.get(answer_hash, "")  # "" is no hash: not extracted yet
+    if known != "":
+        return known
+    extracted = extract_code(answer)
+    digest = source_hash(extracted) if isinstance(extracted, str) else None
+    if len(_code_hashes) >= KEEP_CODE_HASHES:
+        _code_hashes.clear()
+    _code_hashes[answer_hash] = digest
+    return digest
 
 
 _RUN_FIELDS = tuple(

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from collections import OrderedDict
 
 from selftaught.report.data import IterationView
 
 COLORS = {"val": "#1f77b4", "test": "#d62728"}
+KEEP_PLOTS = 32
+_plots: OrderedDict[tuple, str] = OrderedDict()
+_drawing = threading.Lock()  # matplotlib's rc settings are global: one figure at a time
 
 
 def _figure():
@@ -31,7 +36,28 @@ def _svg(figure) -> str:
 
 
 def meta_utility_svg(iterations: list[IterationView], seed_scores: dict[str, dict[str, float]]) -> str:
-    """Meta-utility per iteration on val and test, with t-intervals and each task's u(s) as a line."""
+    """Meta-utility per iteration on val and test, with t-intervals and each task's u(s) as a line.
+
+    Drawn once per distinct set of figures: a page rendered again (a report over its size
+    budget, a live page while a run goes on) reuses the plot until an iteration is added.
+    """
+    key = (
+        tuple(
+            (it.iteration, it.status, it.meta_utility_val, it.meta_utility_test, it.val, it.test)
+            for it in iterations
+        ),
+        tuple((task, tuple(sorted(splits.items()))) for task, splits in sorted(seed_scores.items())),
+    )
+    with _drawing:
+        svg = _plots.get(key)
+        if svg is None:
+            svg = _plots[key] = _draw(iterations, seed_scores)
+            while len(_plots) > KEEP_PLOTS:
+                _plots.popitem(last=False)
+    return svg
+
+
+def _draw(iterations: list[IterationView], seed_scores: dict[str, dict[str, float]]) -> str:
     figure = _figure()
     axes = figure.add_subplot()
     xs = [it.iteration for it in iterations]

@@ -39,8 +39,11 @@ def create_app(store: ReadOnlyStore, token: str | None = None) -> ASGIApp:
             page: Page = await run_in_threadpool(build)
         except NotFound as exc:
             return _message(404, "not found", str(exc))
-        if since is not None:
-            return JSONResponse({"version": page.version, "parts": {n: str(html) for n, html in page.parts}})
+        if since is not None:  # only the parts that changed since the page's version
+            address = request.url.path + "?" + _without_live(request)
+            parts = pages.changed_parts(address, since, page)
+            return JSONResponse({"version": page.version, "parts": parts})
+        pages.changed_parts(request.url.path + "?" + _without_live(request), "", page)
         return HTMLResponse(_page(page, live=True))
 
     async def runs(request: Request) -> Response:
@@ -92,6 +95,12 @@ def create_app(store: ReadOnlyStore, token: str | None = None) -> ASGIApp:
         ]
     )
     return Access(app, token)
+
+
+def _without_live(request: Request) -> str:
+    return "&".join(
+        f"{k}={v}" for k, v in sorted(request.query_params.multi_items()) if k not in ("live", "token")
+    )
 
 
 def _page(page: Page, live: bool) -> str:

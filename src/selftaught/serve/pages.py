@@ -8,6 +8,7 @@ an experiment's rows); texts open on a page of their own instead of a texts sect
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from selftaught.report.collect import RunNotFound, collect_report
-from selftaught.report.data import ReportData
+from selftaught.report.data import ImproverRunView, ReportData
 from selftaught.report.html import TextRefs
 from selftaught.report.sections import (
     config_section,
@@ -25,6 +26,8 @@ from selftaught.report.sections import (
     experiment_section,
     improver_runs_section,
     lineage_section,
+    run_block,
+    run_groups,
     summary_section,
     usage_section,
 )
@@ -89,14 +92,65 @@ class ServedRefs(TextRefs):
 
 
 class Pages:
-    """Builds pages from a read-only store; the data of the last few run versions is kept."""
+    """Builds pages from a read-only store.
+
+    Kept between requests: the data of the last few run versions, each improver run's block
+    (a finished one never changes, and a paper-sized run has hundreds), and the digests of
+    the parts sent at each version, so a live update sends only the parts that changed.
+    """
 
     KEEP = 8
+    KEEP_BLOCKS = 20_000
+    KEEP_SENT = 64
 
     def __init__(self, store: ReadOnlyStore) -> None:
         self.store = store
         self._data: OrderedDict[tuple[str, str], ReportData] = OrderedDict()
+        self._blocks: dict[tuple, Markup] = {}
+        self._sent: OrderedDict[tuple[str, str], dict[str, str]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def changed_parts(self, address: str, since: str, page: Page) -> dict[str, str]:
+        """The parts of `page` that differ from what the page at `address` showed at version `since`
+        (all of them when that version is not known here)."""
+        digests = {name: hashlib.sha256(html.encode()).hexdigest() for name, html in page.parts}
+        with self._lock:
+            before = self._sent.get((address, since), {})
+            self._sent[(address, page.version)] = digests
+            while len(self._sent) > self.KEEP_SENT:
+                self._sent.popitem(last=False)
+        return {name: str(html) for name, html in page.parts if before.get(name) != digests[name]}
+
+    def _run_block(self, run: ImproverRunView, refs: TextRefs, run_id: str) -> Markup:
+        """An improver run's block, rendered again only when something of it was recorded."""
+        key = (
+            run_id,
+            run.id,
+            run.status,
+            run.calls,
+            len(run.candidates),
+            sum(len(c.scores) for c in run.candidates),
+            run.improver_hash in refs.texts,
+        )
+        with self._lock:
+            found = self._blocks.get(key)
+        if found is None:
+            found = run_block(run, refs)
+            with self._lock:
+                if len(self._blocks) >= self.KEEP_BLOCKS:
+                    self._blocks.clear()
+                self._blocks[key] = found
+        return found
+
+    def _improver_runs_section(self, data: ReportData, refs: TextRefs) -> Markup:
+        return render(
+            "improver_runs.html.j2",
+            groups=run_groups(data.improver_runs),
+            run_block=lambda run: self._run_block(run, refs, data.run.id),
+        )
+
+    def _sections(self, parts: tuple[tuple[str, Section], ...]) -> list[tuple[str, Section]]:
+        return [(n, self._improver_runs_section if s is improver_runs_section else s) for n, s in parts]
 
     # --- versions: cheap, asked each second by a live page ---------------------------------------
     def version(self, kind: str, *run_ids: str) -> str:
@@ -145,7 +199,11 @@ class Pages:
         refs = ServedRefs(data.texts, run_id)
         parts = EXPERIMENT_PARTS if data.run.kind == EXPERIMENT_KIND else STOP_PARTS
         what = "experiment" if data.run.kind == EXPERIMENT_KIND else "run"
-        return Page(f"selftaught {what} {run_id}", version, [(name, s(data, refs)) for name, s in parts])
+        return Page(
+            f"selftaught {what} {run_id}",
+            version,
+            [(name, s(data, refs)) for name, s in self._sections(parts)],
+        )
 
     def compare_runs(self, a: str, b: str) -> Page:
         columns = []
