@@ -153,3 +153,22 @@ def test_serving_never_writes_the_store_and_does_not_block_a_writer(store_with_r
     assert store.query("SELECT COUNT(*) FROM run_status")[0][0] == seen + 1
     writer.close()
     store.close()
+
+
+def test_a_live_update_sends_only_the_parts_that_changed(store_with_runs, tmp_path):
+    copy = tmp_path / "runs.db"
+    with sqlite3.connect(store_with_runs.path) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    run = store_with_runs.run_id
+    with serving(copy) as url:
+        page = get(f"{url}/runs/{run}")
+        version = page.body.split('data-version="')[1].split('"')[0]
+        assert get(f"{url}/runs/{run}?live={urllib.parse.quote(version)}").status == 204
+        with sqlite3.connect(copy) as writer:  # another process goes on writing: the run is resumed
+            writer.execute(
+                "INSERT INTO run_status (run_id, status, reason, at) VALUES (?, 'running', NULL, 0)", (run,)
+            )
+        update = get(f"{url}/runs/{run}?live={urllib.parse.quote(version)}").json()
+        assert update["version"] != version
+        assert "summary" in update["parts"] and "running" in update["parts"]["summary"]
+        assert not {"improver-runs", "lineage", "iterations", "config"} & set(update["parts"])
