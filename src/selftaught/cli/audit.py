@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from selftaught.cli.common import JsonOpt, StoreOpt, err, fail, out, resolve_store_path, warn
-from selftaught.cli.options import ConfigFileOpt, with_settings
+from selftaught.cli.options import ConfigFileOpt, LatencyOpt, PlanOpt, with_settings
 from selftaught.cli.progress import ProgressView
 from selftaught.errors import UserInputError
 
@@ -94,6 +94,8 @@ def circumvention_cmd(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
     config_file: ConfigFileOpt = None,
+    plan: PlanOpt = False,
+    latency: LatencyOpt = 30.0,
     *,
     settings: dict[str, Any],
 ) -> None:
@@ -102,6 +104,12 @@ def circumvention_cmd(
     from selftaught.audits.circumvention import run_circumvention
 
     variants = ["seed", "warning"] if compare else ["warning" if warning else "seed"]
+    if plan:
+        from selftaught.cli.run import show_plan
+        from selftaught.plan import plan_circumvention
+
+        show_plan(lambda: plan_circumvention(_config(config_file, settings), n, variants, latency), as_json)
+        return
     results = []
     try:
         config = _config(config_file, settings)

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from selftaught.cli.common import JsonOpt, StoreOpt, err, fail, out, resolve_store_path, warn
-from selftaught.cli.options import ALL_SETTINGS, ConfigFileOpt, with_settings
+from selftaught.cli.options import ALL_SETTINGS, ConfigFileOpt, LatencyOpt, PlanOpt, with_settings
 from selftaught.cli.progress import ProgressView
 from selftaught.errors import UserInputError
 
@@ -148,12 +148,20 @@ def transfer_cmd(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
     config_file: ConfigFileOpt = None,
+    plan: PlanOpt = False,
+    latency: LatencyOpt = 30.0,
     *,
     settings: dict[str, Any],
 ) -> None:
     """Table 1: u(s), I_0 and I_T on held-out tasks (default: the five transfer tasks), with intervals."""
     from selftaught.experiments import experiment_transfer
     from selftaught.experiments.api import transfer_config
+
+    if plan:
+        from selftaught.plan import plan_transfer
+
+        _show_plan(lambda: plan_transfer(transfer_config(settings, config_file), latency), as_json)
+        return
 
     def work(hooks):
         db = _store(store)
@@ -169,12 +177,17 @@ def baselines_cmd(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
     config_file: ConfigFileOpt = None,
+    plan: PlanOpt = False,
+    latency: LatencyOpt = 30.0,
     *,
     settings: dict[str, Any],
 ) -> None:
     """The seed improver against chain-of-thought, greedy iterative and best-of-N, over --runs runs."""
     from selftaught.experiments import experiment_baselines
 
+    if plan:
+        _plan_compare("baselines", runs, as_json, config_file, settings, latency)
+        return
     _compare(experiment_baselines, runs, store, as_json, config_file, settings)
 
 
@@ -185,13 +198,34 @@ def prompts_cmd(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
     config_file: ConfigFileOpt = None,
+    plan: PlanOpt = False,
+    latency: LatencyOpt = 30.0,
     *,
     settings: dict[str, Any],
 ) -> None:
     """The seed improver under prompt variants (its own wording, a terse one, one with a sandbox warning)."""
     from selftaught.experiments import experiment_prompts
 
+    if plan:
+        _plan_compare("prompts", runs, as_json, config_file, settings, latency)
+        return
     _compare(experiment_prompts, runs, store, as_json, config_file, settings)
+
+
+def _show_plan(make_plan, as_json: bool) -> None:
+    from selftaught.cli.run import show_plan
+
+    show_plan(make_plan, as_json)
+
+
+def _plan_compare(kind: str, runs: int, as_json: bool, config_file: Path | None, settings, latency: float):
+    from selftaught.analysis.packaged import BASELINES, PROMPT_VARIANTS
+    from selftaught.plan import plan_compare
+
+    arms = BASELINES if kind == "baselines" else PROMPT_VARIANTS
+    _show_plan(
+        lambda: plan_compare(_load(config_file, settings, iterations=0), kind, arms, runs, latency), as_json
+    )
 
 
 def _compare(experiment, runs: int, store: Path | None, as_json: bool, config_file: Path | None, settings):
@@ -222,12 +256,25 @@ def recursion_cmd(
     run: Annotated[str, typer.Option("--run", help="the STOP run whose improvers I_t are compared")],
     store: StoreOpt = None,
     as_json: JsonOpt = False,
+    plan: PlanOpt = False,
+    latency: LatencyOpt = 30.0,
     *,
     settings: dict[str, Any],
 ) -> None:
     """Recursive self-improvement against I_0 improving I_{t-1} and I_{t-1} improving I_0, matched budget."""
     from selftaught.experiments import experiment_recursion
     from selftaught.experiments.api import recursion_config
+
+    if plan:
+        from selftaught.api import open_store
+        from selftaught.plan import plan_recursion
+
+        def recursion_plan():
+            db = open_store(resolve_store_path(store))
+            return plan_recursion(recursion_config(db, run, settings), db, run, latency)
+
+        _show_plan(recursion_plan, as_json)
+        return
 
     def work(hooks):
         db = _store(store)
@@ -243,10 +290,17 @@ def runs_cmd(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
     config_file: ConfigFileOpt = None,
+    plan: PlanOpt = False,
+    latency: LatencyOpt = 30.0,
     *,
     settings: dict[str, Any],
 ) -> None:
     """R independent STOP runs (seeds seed..seed+R-1): per-iteration mean, intervals, share that gained."""
+    if plan:
+        from selftaught.plan import plan_runs
+
+        _show_plan(lambda: plan_runs(_load(config_file, settings), runs, latency), as_json)
+        return
     run_many(runs, store, as_json, config_file, settings)
 
 

@@ -43,6 +43,16 @@ ConfigFileOpt = Annotated[
     Path | None,
     typer.Option("--config", help="TOML file of settings (RunConfig's fields); options given here win"),
 ]
+PlanOpt = Annotated[
+    bool,
+    typer.Option(
+        "--plan",
+        help="print upper bounds of requests, samples, tokens, USD and model wait; ask no model",
+    ),
+]
+LatencyOpt = Annotated[
+    float, typer.Option("--latency", min=0.0, help="seconds per model request, for --plan's worst-case wait")
+]
 
 
 def option_name(field: str) -> str:

@@ -18,13 +18,21 @@ import typer
 from rich.table import Table
 
 from selftaught.cli.common import JsonOpt, StoreOpt, err, fail, out, read_text, resolve_store_path, warn
-from selftaught.cli.options import ALL_SETTINGS, ConfigFileOpt, option_name, with_settings
+from selftaught.cli.options import (
+    ALL_SETTINGS,
+    ConfigFileOpt,
+    LatencyOpt,
+    PlanOpt,
+    option_name,
+    with_settings,
+)
 from selftaught.cli.progress import ProgressView, iteration_table
 from selftaught.config import RESUMABLE_SETTINGS
 from selftaught.errors import UserInputError
 
 if TYPE_CHECKING:
     from selftaught.api import EvaluationResult, RunResult, RunStart
+    from selftaught.plan import Plan
 
 RUN_EXIT = {"finished": 0, "stopped": 0, "failed": 1, "interrupted": 130}
 EVALUATION_EXIT = {"finished": 0, "stopped": 1, "failed": 1, "interrupted": 130}
@@ -41,6 +49,19 @@ def _config(config_file: Path | None, settings: dict[str, Any], **fixed: Any):
         for field in settings:  # name the option the user typed, not the field behind it
             message = message.replace(f"invalid setting {field}:", f"invalid {option_name(field)}:")
         raise UserInputError(message) from None
+
+
+def show_plan(make_plan: Any, as_json: bool) -> None:
+    """Print the plan `make_plan()` builds (UserInputError: one line, exit 2); nothing is asked of a model."""
+    try:
+        plan: Plan = make_plan()
+    except UserInputError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(plan.to_json()))
+    else:
+        for line in plan.lines():
+            print(line)
 
 
 def _announce(start: RunStart) -> None:
@@ -101,12 +122,22 @@ def run(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
     config_file: ConfigFileOpt = None,
+    plan: PlanOpt = False,
+    latency: LatencyOpt = 30.0,
     *,
     settings: dict[str, Any],
 ) -> None:
     """Run STOP: the seed improver improves itself T times; each iteration's meta-utility is recorded."""
     from selftaught.api import start_run
 
+    if plan:
+        from selftaught import plan as planning
+
+        if runs > 1:
+            show_plan(lambda: planning.plan_runs(_config(config_file, settings), runs, latency), as_json)
+        else:
+            show_plan(lambda: planning.plan_run(_config(config_file, settings), latency), as_json)
+        return
     if runs > 1:
         from selftaught.cli.experiment import run_many
 
