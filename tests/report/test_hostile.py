@@ -20,6 +20,7 @@ SHOWN = (
 )  # fmt: skip
 SHOWN_AS_JSON = ("config value", "detail key", "detail value")
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "selftaught" / "report" / "templates"
+SERVE_TEMPLATES = TEMPLATES.parents[1] / "serve" / "templates"
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +52,10 @@ def test_packed_pages_are_inert_too(hostile_data, marker):
 
 
 def test_templates_mark_safe_only_our_own_markup():
-    """`|safe` only on the plot (matplotlib's SVG) and the packed-texts script, each with a comment why."""
+    """`|safe` only on the plot (matplotlib's SVG) and the packed-texts script, each with a comment why
+    (the served pages' templates included: they mark nothing safe)."""
     uses = []
-    for template in sorted(TEMPLATES.glob("*.j2")):
+    for template in sorted([*TEMPLATES.glob("*.j2"), *SERVE_TEMPLATES.glob("*.j2")]):
         lines = template.read_text().splitlines()
         for number, line in enumerate(lines):
             if "|safe" in line.replace(" ", "") and not line.lstrip().startswith("{#"):

@@ -34,6 +34,15 @@ def test_a_missing_or_corrupt_store_is_one_line(tmp_path):
 
     sqlite3.connect(empty).execute("CREATE TABLE other (x)").connection.close()
     _fails_with_one_line("--store", str(empty), "--port", "0", expected="is not a selftaught run store")
+    from selftaught.store.store import SCHEMA_VERSION, Store
+
+    older = tmp_path / "older.db"
+    Store.open(older).close()
+    with sqlite3.connect(older) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    before = older.read_bytes()
+    _fails_with_one_line("--store", str(older), "--port", "0", expected="selftaught runs --store")
+    assert older.read_bytes() == before  # told how to migrate it; not migrated here
 
 
 def test_a_port_in_use_is_one_line(store_with_runs):

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from selftaught.errors import UserInputError
+from selftaught.store.migrations import SCHEMA_VERSION
 from selftaught.store.queries import ReadQueries
 
 REQUIRED_TABLES = {"runs", "run_status", "iterations", "improver_runs", "model_calls", "sources"}
@@ -54,6 +55,17 @@ class ReadOnlyStore(ReadQueries):
             connection.close()
             missing = ", ".join(sorted(REQUIRED_TABLES - tables))
             raise StoreUnreadable(f"{path} is not a selftaught run store (no table {missing})")
+        version = int(store.query("PRAGMA user_version")[0][0])
+        if version != SCHEMA_VERSION:
+            connection.close()
+            if version > SCHEMA_VERSION:
+                raise StoreUnreadable(
+                    f"{path} has schema version {version}; this selftaught reads {SCHEMA_VERSION}"
+                )
+            raise StoreUnreadable(
+                f"{path} has schema version {version}, older than this selftaught's {SCHEMA_VERSION}; "
+                f"`selftaught runs --store {path}` brings it up to date (serve never writes a store)"
+            )
         return store
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
