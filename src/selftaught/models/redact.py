@@ -7,8 +7,9 @@ store, the report and logs, so they are scrubbed once, where the model adapter t
 server's failure into our error. Removed: the key itself and every run of 4 or more
 characters that also occurs in the key (case-insensitive, so prefixes, suffixes and
 masked forms go too), `Authorization`/`api-key` header values, `Bearer`/`Basic`
-credentials, anything shaped like a key (`sk-...`, masked or not) and long high-entropy
-tokens. Each removed run becomes `[REDACTED]`.
+credentials, anything shaped like a key (`sk-...`, masked or not), long high-entropy
+tokens, and letters or digits glued to any of these (what a mask leaves of a key's ends).
+Each removed run becomes `[REDACTED]`, and adjacent ones merge, so a mask's length is lost.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ _SCHEME = re.compile(r"(?i)\b(?P<scheme>bearer|basic|token)(?P<space>\s+)(?P<val
 _KEY_SHAPED = re.compile(rf"(?i)(?<![A-Za-z0-9])(?:sk|pk|rk)[-_][A-Za-z0-9{_MASK_CHARS}]*")
 _MASK_RUN = re.compile(r"[\*•]{3,}")
 _JOINED_MARKERS = re.compile(r"\[REDACTED\](?:[\*\.…•\-_]*\[REDACTED\])+")
+_GLUED = re.compile(r"[A-Za-z0-9_\-]*\[REDACTED\][A-Za-z0-9_\-]*")
 _TOKEN = re.compile(rf"[A-Za-z0-9_\-+=]{{{HIGH_ENTROPY_MIN_LENGTH},}}")
 
 
@@ -62,6 +64,7 @@ class Redactor:
         text = _MASK_RUN.sub(REDACTED, text)
         # the markers already placed are kept whole; only the text between them is searched
         text = REDACTED.join(self._scrub_secret_parts(piece) for piece in text.split(REDACTED))
+        text = _GLUED.sub(REDACTED, text)  # the 1-3 characters a mask leaves at either end go too
         return _JOINED_MARKERS.sub(REDACTED, text)  # prefix, mask and suffix become one: no length
 
     def _scrub_secret_parts(self, text: str) -> str:
