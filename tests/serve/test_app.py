@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 import urllib.parse
 
@@ -29,6 +30,7 @@ def test_the_runs_list_shows_runs_and_experiments(served, store_with_runs):
     experiments = page.body[page.body.index('id="experiments"') : page.body.index('id="compare"')]
     assert f'href="/runs/{store_with_runs.run_id}"' in runs and store_with_runs.experiment_id not in runs
     assert f'href="/runs/{store_with_runs.experiment_id}"' in experiments and "baselines" in experiments
+    assert re.search(r"<td>\w+ \d\.\d{3}</td>", experiments)  # the best arm so far, and its mean
     row = runs[runs.index(store_with_runs.run_id) :].split("</tr>")[0]
     assert "finished" in row and "2 of 2" in row  # status, iterations of planned
     assert "default-src 'none'" in page.headers["content-security-policy"]

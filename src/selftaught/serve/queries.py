@@ -55,6 +55,8 @@ class RunSummary:
     iterations: int  # self-improvement iterations recorded (the seed not counted)
     planned_iterations: int | None
     best_meta_utility: float | None  # best validation meta-utility of an improver in use
+    best_arm: str | None  # experiments: the arm with the best mean test meta-utility so far
+    best_arm_test: float | None
     improver_runs: int
     finished_improver_runs: int
     calls: int
@@ -88,10 +90,19 @@ def run_summaries(store: ReadQueries) -> list[RunSummary]:
             "LEFT JOIN improver_run_results x ON x.improver_run_id = i.id GROUP BY i.run_id"
         )
     }
+    arm_scores: dict[str, dict[str, list[float]]] = {}  # experiment -> arm -> finished test scores
+    for r in store.query(
+        "SELECT i.run_id, i.purpose, x.score_test FROM improver_runs i "
+        "JOIN improver_run_results x ON x.improver_run_id = i.id WHERE i.purpose LIKE 'arm:%'"
+    ):
+        arm = str(r[1])[len("arm:") :].split("/run")[0]
+        arm_scores.setdefault(r[0], {}).setdefault(arm, []).append(float(r[2] or 0.0))
     summaries = []
     for run in store.runs():
         config: dict[str, Any] = run.config if isinstance(run.config, dict) else {}
         last, best = iterations.get(run.id, (None, None))
+        arms = arm_scores.get(run.id, {})
+        best_arm = max(arms, key=lambda a: sum(arms[a]) / len(arms[a])) if arms else None
         count, prompt, completion = calls.get(run.id, (0, 0, 0))
         prices = Prices(config.get("price_prompt", 0.0) or 0.0, config.get("price_completion", 0.0) or 0.0)
         planned = config.get("iterations")
@@ -109,6 +120,8 @@ def run_summaries(store: ReadQueries) -> list[RunSummary]:
                 iterations=int(last or 0),
                 planned_iterations=planned if isinstance(planned, int) else None,
                 best_meta_utility=best,
+                best_arm=best_arm,
+                best_arm_test=sum(arms[best_arm]) / len(arms[best_arm]) if best_arm else None,
                 improver_runs=started,
                 finished_improver_runs=finished,
                 calls=count,
