@@ -117,6 +117,15 @@ def show_cmd(
     from selftaught.tasks.field import recorded_task_notes
 
     payload["task_formats"] = recorded_task_notes(list(run.config.get("tasks") or []))
+    cost_line = None
+    if run.kind == "stop":
+        from selftaught.analysis.cost_per_gain import cost_per_gain
+        from selftaught.analysis.metaproductivity import lineage_productivity
+
+        gain = cost_per_gain(db, run_id)
+        payload["metaproductivity"] = [row.to_json() for row in lineage_productivity(db, run_id)]
+        payload["cost_per_gain"] = gain.to_json()
+        cost_line = gain.text()
     explained = explanation(db, run_id)
     payload["explained"] = explained.lines  # the text below, line by line
     payload["candidates"] = explained.per_iteration  # the same counts, as data
@@ -175,6 +184,10 @@ def show_cmd(
                 )
             )
         out.print(table)
+    if payload.get("metaproductivity"):
+        out.print(_productivity_table(payload["metaproductivity"]))
+    if cost_line is not None:
+        out.print(cost_line, highlight=False, soft_wrap=True)
     out.print("what happened:", highlight=False)
     for line in explained.lines[1:]:
         out.print(line, highlight=False, soft_wrap=True)
@@ -183,6 +196,24 @@ def show_cmd(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _productivity_table(rows: list[dict[str, Any]]) -> Table:
+    """Each improver's own test meta-utility beside its metaproductivity (its descendants' mean)."""
+    table = Table(title="metaproductivity: the test score of each improver's descendants' solutions")
+    for column in ("proposed at", "from", "in use", "own test", "descendants", "their mean test"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        own, mean = row["meta_utility_test"], row["metaproductivity"]
+        table.add_row(
+            "seed" if row["iteration"] == 0 else f"iteration {row['iteration']}",
+            "-" if row["parent"] is None else str(row["parent"]),
+            "yes" if row["adopted"] else "no",
+            "-" if own is None else f"{own:.3f}",
+            str(len(row["descendants"])),
+            "-" if mean is None else f"{mean:.3f} ({row['descendant_solutions']} solutions)",
+        )
+    return table
 
 
 @dataclass
