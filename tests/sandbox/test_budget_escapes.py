@@ -115,11 +115,12 @@ def test_a_child_cannot_flood_the_store_with_events(make_context, write_script, 
     ctx.pool = strict_pool
     improver = """
 def improve_algorithm(initial_solution, utility, language_model):
-    for i in range(1000):
+    for i in range(100_000):
         utility.uses = i
     return initial_solution
 """
     outcome = _run(ctx, improver)
-    assert outcome.ok
-    count = ctx.store.query("SELECT COUNT(*) AS n FROM events WHERE run_id = ?", (ctx.run_id,))[0]["n"]
-    assert 0 < count <= 50
+    # every event counts toward the cap on requests no budget pays for: the loop ends as a flood
+    assert not outcome.ok and outcome.error_kind == "flood", outcome.error
+    kinds = [r["kind"] for r in ctx.store.query("SELECT kind FROM events WHERE run_id = ?", (ctx.run_id,))]
+    assert 0 < kinds.count("budget_tamper") <= 50 and kinds.count("flood") == 1
