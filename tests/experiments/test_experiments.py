@@ -134,6 +134,10 @@ def test_recursion_compares_three_arms_per_step_with_their_costs(stop_run):
     assert all(not row["adopted"] for row in significant)
     tests = [row["acceptance"] for row in significant if "acceptance" in row]
     assert tests and all(t["n"] == 2 and t["p_value"] >= 0.25 and t["alpha"] == 0.05 for t in tests)
+    # the run improved twice: I_0 and I_1 have descendants, I_2 (the last) none
+    productivity = {p["step"]: p for p in data["metaproductivity"]}
+    assert sorted(productivity) == [0, 1, 2] and productivity[2]["metaproductivity"] is None
+    assert productivity[0]["descendants"] == 2 and productivity[0]["metaproductivity"] is not None
     costs = {c["arm"]: c for c in data["costs"]}
     # evaluations count scorings this arm made; a program scored before in the run is not scored again
     assert all(costs[arm]["model_calls"] > 0 and costs[arm]["evaluations"] >= 0 for arm in arms)
@@ -147,6 +151,9 @@ def test_run_with_several_runs_summarizes_them_and_reuses_them(tmp_path):
     data = _json(run_cli("run", *args, "--json"))
     assert len(data["runs"]) == 2 and [row["iteration"] for row in data["rows"]] == [0, 1]
     assert data["gained"]["n"] == 2 and 0 <= data["gained"]["k"] <= 2
+    productivity = data["metaproductivity"]
+    assert [p["iteration"] for p in productivity] == [0, 1]
+    assert productivity[0]["metaproductivity"]["n"] == 2 and productivity[1]["metaproductivity"] is None
     # the response cache has no seed in its key but the stream does: member 2 paid for its own answers
     assert all(_paid_calls(store, run_id) > 0 for run_id in data["runs"])
     again = _json(run_cli("experiment", "runs", *args, "--json"))

@@ -100,21 +100,29 @@ def print_result(result: Any, as_json: bool) -> None:
         arms = [c["arm"] for c in data["costs"]]
         for arm in arms:
             table.add_column(arm, justify="right")
+        table.add_column("I_t metaproductivity", justify="right")
+        productive = {p["step"]: p for p in data.get("metaproductivity", [])}
         steps = sorted({row["step"] for row in data["rows"]})
         for step in steps:
             cells = {row["arm"]: row for row in data["rows"] if row["step"] == step}
             table.add_row(
                 str(step),
                 *(_ci(cells[a]) + ("" if cells[a]["adopted"] else " (kept)") for a in arms if a in cells),
+                _productivity(productive.get(step)),
             )
-        table.add_row("calls / evals", *(f"{c['model_calls']} / {c['evaluations']}" for c in data["costs"]))
+        table.add_row(
+            "calls / evals", *(f"{c['model_calls']} / {c['evaluations']}" for c in data["costs"]), ""
+        )
     else:
         assert isinstance(result, MultiRunResult)
         table = Table(title=f"{len(result.run_ids)} STOP runs (test meta-utility) — experiment {result.id}")
         table.add_column("iteration", justify="right")
         table.add_column("mean [95% CI]", justify="right")
+        table.add_column("metaproductivity [95% CI]", justify="right")
+        productivity = {p["iteration"]: p["metaproductivity"] for p in data.get("metaproductivity", [])}
         for row in data["rows"]:
-            table.add_row(str(row["iteration"]), _ci(row))
+            mp = productivity.get(row["iteration"])
+            table.add_row(str(row["iteration"]), _ci(row), _ci(mp) if mp else "-")
         gained = data["gained"]
         lo, hi = gained["ci"]
         table.caption = (
@@ -123,6 +131,14 @@ def print_result(result: Any, as_json: bool) -> None:
         )
     out.print(table)
     out.print(result.note, highlight=False)
+
+
+def _productivity(step: dict[str, Any] | None) -> str:
+    """I_t's metaproductivity (its descendants' mean test score) beside its own, for the recursion table."""
+    if step is None or step["metaproductivity"] is None:
+        return "- (no descendant)"
+    own = step["meta_utility_test"]
+    return f"{step['metaproductivity']:.3f}" + ("" if own is None else f" vs own {own:.3f}")
 
 
 def _no_nan(value: Any) -> Any:

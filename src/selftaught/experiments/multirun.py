@@ -5,7 +5,8 @@ seeds), found again in the store by its configuration: a finished one is reused,
 unfinished one resumed, a missing one started. The table gives, per iteration, the mean
 test meta-utility over the runs with a t interval, and the share of runs whose final
 test meta-utility gained at least `gain` over their iteration 0, with a Wilson interval
-(the paper: 3 of 25 GPT-3.5 runs gained 3 points).
+(the paper: 3 of 25 GPT-3.5 runs gained 3 points); beside it, the mean metaproductivity
+of the improver in use after each iteration (analysis/metaproductivity.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from selftaught.analysis.metaproductivity import IterationProductivity, productivity_across_runs
 from selftaught.analysis.stats import Estimate, Rate, footnote, mean_ci, wilson
 from selftaught.config import RunConfig
 from selftaught.experiments.session import TRANSPORT
@@ -29,6 +31,7 @@ class MultiRunResult:
     per_iteration: tuple[Estimate, ...]
     gained: Rate
     gain: float
+    productivity: tuple[IterationProductivity, ...] = ()  # of the improver in use after each iteration
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,6 +39,7 @@ class MultiRunResult:
             "runs": list(self.run_ids),
             "rows": [{"iteration": t, **e.to_json()} for t, e in enumerate(self.per_iteration)],
             "gained": {"threshold": self.gain, **self.gained.to_json()},
+            "metaproductivity": [p.to_json() for p in self.productivity],
         }
 
     @property
@@ -88,4 +92,7 @@ def summarize(store: Store, experiment_id: str, run_ids: list[str], gain: float 
     length = min((len(c) for c in curves), default=0)
     per_iteration = tuple(mean_ci([c[t] for c in curves]) for t in range(length))
     gained = sum(1 for c in curves if c and c[-1] - c[0] >= gain - 1e-12)
-    return MultiRunResult(experiment_id, tuple(run_ids), per_iteration, wilson(gained, len(curves)), gain)
+    productivity = tuple(productivity_across_runs(store, run_ids))
+    return MultiRunResult(
+        experiment_id, tuple(run_ids), per_iteration, wilson(gained, len(curves)), gain, productivity
+    )

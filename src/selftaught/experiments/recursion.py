@@ -59,6 +59,8 @@ class RecursionResult:
     source_run: str
     cells: tuple[RecursionCell, ...]
     costs: tuple[ArmCost, ...]
+    # per step t of the source run: the metaproductivity of its I_t (analysis/metaproductivity.py)
+    productivity: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +68,7 @@ class RecursionResult:
             "run": self.source_run,
             "rows": [c.to_json() for c in self.cells],
             "costs": [c.to_json() for c in self.costs],
+            "metaproductivity": list(self.productivity),
         }
 
     @property
@@ -141,7 +144,31 @@ def run_recursion(exp: ExperimentRun, source_run: str) -> RecursionResult:
             run_calls, run_evaluations = _cost(exp.store, source_run, own)
             calls, evaluations = calls + run_calls, evaluations + run_evaluations
         costs.append(ArmCost(arm, calls, evaluations))
-    return RecursionResult(exp.run_id, source_run, tuple(cells), tuple(costs))
+    return RecursionResult(
+        exp.run_id, source_run, tuple(cells), tuple(costs), run_productivity(exp.store, source_run)
+    )
+
+
+def run_productivity(store: Store, run_id: str) -> tuple[dict[str, Any], ...]:
+    """For each step t of a STOP run: its I_t's own test meta-utility (as the run evaluated it when it
+    was proposed) and its metaproductivity, the mean test score of its descendants' solutions."""
+    from selftaught.analysis.metaproductivity import in_use_after, lineage_productivity
+
+    rows = lineage_productivity(store, run_id)
+    steps = []
+    for t in range(len(store.iterations(run_id))):
+        row = in_use_after(rows, t)
+        if row is not None:
+            steps.append(
+                {
+                    "step": t,
+                    "proposed_at": row.iteration,
+                    "meta_utility_test": row.own_test,
+                    "metaproductivity": row.descendant_test,
+                    "descendants": len(row.descendants),
+                }
+            )
+    return tuple(steps)
 
 
 def _values(repeats: list[RepeatScore]) -> list[float]:
