@@ -143,6 +143,10 @@ WATCH = """() => {
 }"""
 
 
+GROUPS = """() => Array.from(document.querySelectorAll('.parts > .part'), p => p.id)
+    .filter(id => id.startsWith('part-improver-runs'))"""
+
+
 def _wait_for_run(store: Path, process: subprocess.Popen) -> str:
     """The id of the run once it is recorded (the store is opened read-only, as the server does)."""
     deadline = time.monotonic() + 120
@@ -181,8 +185,14 @@ def test_a_run_in_progress_shows_each_new_iteration_as_it_is_recorded(tmp_path):
 
                 def steps(page):
                     page.evaluate(WATCH)
+                    groups_at_open = page.evaluate(GROUPS)
                     page.wait_for_function("() => window.seen.iteration1", timeout=300_000)
-                    return page.evaluate("() => window.seen")
+                    seen = page.evaluate("() => window.seen")
+                    page.wait_for_function(
+                        "() => document.getElementById('part-improver-runs-2')", timeout=300_000
+                    )
+                    page.wait_for_timeout(1500)
+                    return seen, groups_at_open, page.evaluate(GROUPS)
 
                 visit = browse(f"{base}/runs/{run_id}", steps)
             stdout, stderr = process.communicate(timeout=600)
@@ -194,11 +204,19 @@ def test_a_run_in_progress_shows_each_new_iteration_as_it_is_recorded(tmp_path):
         ended = dict(
             db.execute("SELECT iteration, ended FROM iterations WHERE run_id = ?", (run_id,)).fetchall()
         )
-    seen = visit.result
+    seen, groups_at_open, groups = visit.result
     latency = seen["iteration1"] / 1000 - ended[1]
     print(f"iteration 1 recorded at {ended[1]:.3f}, shown {latency:.2f} s later")
     assert latency > -0.5  # shown after it was recorded (clocks of one machine)
     assert seen["iteration1"] / 1000 < ended[2]  # shown while the run went on: live, not at the end
     assert "progress" in seen  # the iteration in progress was shown, with its improver runs
+    # each iteration's improver runs came as a part of their own, put in place between their neighbours
+    assert "part-improver-runs-2" not in groups_at_open
+    assert groups == [
+        "part-improver-runs",
+        "part-improver-runs-0",
+        "part-improver-runs-1",
+        "part-improver-runs-2",
+    ]
     assert json.loads(stdout)["status"] == "finished"
     _only_to(base, visit)

@@ -42,7 +42,8 @@ def create_app(store: ReadOnlyStore, token: str | None = None) -> ASGIApp:
         if since is not None:  # only the parts that changed since the page's version
             address = request.url.path + "?" + _without_live(request)
             parts = pages.changed_parts(address, since, page)
-            return JSONResponse({"version": page.version, "parts": parts})
+            order = [name for name, _ in page.parts]
+            return JSONResponse({"version": page.version, "order": order, "parts": parts})
         pages.changed_parts(request.url.path + "?" + _without_live(request), "", page)
         return HTMLResponse(_page(page, live=True))
 

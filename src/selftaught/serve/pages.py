@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from markupsafe import Markup
 
@@ -142,15 +143,25 @@ class Pages:
                 self._blocks[key] = found
         return found
 
-    def _improver_runs_section(self, data: ReportData, refs: TextRefs) -> Markup:
-        return render(
-            "improver_runs.html.j2",
-            groups=run_groups(data.improver_runs),
-            run_block=lambda run: self._run_block(run, refs, data.run.id),
-        )
+    def _improver_runs_parts(self, data: ReportData, refs: TextRefs) -> list[tuple[str, Markup]]:
+        """The improver runs as one part per iteration, so a live update sends the iteration that grew."""
+        groups = run_groups(data.improver_runs)
+        parts = [("improver-runs", render("improver_runs_head.html.j2", groups=groups))]
+        for group in groups:
+            iteration = group.runs[0].iteration
+            name = "improver-runs-" + ("outside" if iteration is None else str(iteration))
+            block = partial(self._run_block, refs=refs, run_id=data.run.id)
+            parts.append((name, render("improver_run_group.html.j2", group=group, run_block=block)))
+        return parts
 
-    def _sections(self, parts: tuple[tuple[str, Section], ...]) -> list[tuple[str, Section]]:
-        return [(n, self._improver_runs_section if s is improver_runs_section else s) for n, s in parts]
+    def _parts(self, data: ReportData, refs: TextRefs, sections: tuple[tuple[str, Section], ...]):
+        parts: list[tuple[str, Markup]] = []
+        for name, section in sections:
+            if section is improver_runs_section:
+                parts += self._improver_runs_parts(data, refs)
+            else:
+                parts.append((name, section(data, refs)))
+        return parts
 
     # --- versions: cheap, asked each second by a live page ---------------------------------------
     def version(self, kind: str, *run_ids: str) -> str:
@@ -202,7 +213,7 @@ class Pages:
         return Page(
             f"selftaught {what} {run_id}",
             version,
-            [(name, s(data, refs)) for name, s in self._sections(parts)],
+            self._parts(data, refs, parts),
         )
 
     def compare_runs(self, a: str, b: str) -> Page:

@@ -19,9 +19,20 @@
         const update = await response.json();
         version = update.version;
         holder.dataset.version = version;
+        const order = update.order || [];
         for (const [name, html] of Object.entries(update.parts)) {
-          const part = document.getElementById("part-" + name);
-          if (!part) continue;
+          let part = document.getElementById("part-" + name);
+          if (!part) { // a part new to the page (a new iteration's improver runs): in its place
+            part = document.createElement("div");
+            part.className = "part";
+            part.id = "part-" + name;
+            let next = null;
+            for (const later of order.slice(order.indexOf(name) + 1)) {
+              next = document.getElementById("part-" + later);
+              if (next) break;
+            }
+            holder.insertBefore(part, next);
+          }
           const open = new Set(Array.from(part.querySelectorAll("details[open] > summary"), key));
           part.innerHTML = html;
           for (const summary of part.querySelectorAll("details > summary")) {
