@@ -10,10 +10,12 @@ otherwise ignored.
 
 Every request the budgets do not pay for counts toward one cap per improver run: refused
 calls (past a budget, bad arguments, a request that does not fit its declaration) and
-safety events. Each costs one unit, plus one per full 16 KiB and one per 100 values
-of its frame (what decoding it cost); at
-MAX_REFUSED_UNITS the child is killed and the run fails as `flood`, so a loop of free
-requests ends in well under a second of the orchestrator's time (benchmarks/flood.py).
+safety events. Each costs one unit, plus one per full 16 KiB and one per 100 values of
+its frame (what decoding it cost); at MAX_REFUSED_UNITS the child is killed and the run
+fails as `flood`, so a loop of free requests ends in well under a second of the
+orchestrator's time (benchmarks/flood.py). What a child did is never answered as an
+orchestrator error, nor the reverse: only argument errors (`InvalidModelArguments`) are
+refused in an answer; anything else raised on the trusted side propagates.
 """
 
 from __future__ import annotations
