@@ -83,6 +83,12 @@ def test_every_number_the_filter_compares_maps_back_to_a_named_syscall(monkeypat
         assert name in names
 
 
+def test_no_filtered_syscall_is_below_the_fast_path():
+    named = {*seccomp.DENIED, *seccomp.UNSUPPORTED, *seccomp.SELF_ONLY, *seccomp.PRIORITY, "clone3"}
+    named |= {"clone", "kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "prctl", "fcntl", "ioctl"}
+    assert min(seccomp.X86_64[name] for name in named) >= seccomp.ALWAYS_ALLOWED_BELOW
+
+
 def test_every_jump_stays_inside_the_program(monkeypatch):
     monkeypatch.setattr(seccomp.kernel, "machine", lambda: "x86_64")
     program, _ = seccomp._assemble(seccomp.X86_64)

@@ -356,9 +356,9 @@ class Confinement:
                 if strict:
                     raise
 
-        if cgroup is not None:
+        if cgroup is not None and self.cgroups is not None:
             try:  # not a strict-mode requirement: without it the bound is stated instead
-                MemoryCgroups.join(cgroup)
+                self.cgroups.join(cgroup)
                 applied.append(MEMORY_CGROUP)
             except OSError:
                 pass

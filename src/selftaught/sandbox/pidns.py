@@ -11,6 +11,11 @@ seccomp filter refuses every call that names another pid, so it cannot probe its
 siblings either. A child is not its namespace's init, so signals to itself behave as
 usual (an init ignores its own SIGKILL).
 
+The kernel refuses new threads to a process whose children go to another PID namespace
+(`clone(CLONE_THREAD)` answers EINVAL), so the worker itself must stay single-threaded
+after it unshares (it is: a select loop, and OpenBLAS is held to one thread); its
+children, inside the namespace, may start threads as usual.
+
 `/proc` would still show the machine's processes (it belongs to the PID namespace that
 mounted it), so the worker covers it with an empty read-only tmpfs in its own mount
 namespace, keeping a descriptor of the real one for itself.
