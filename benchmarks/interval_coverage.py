@@ -26,10 +26,10 @@ def main() -> None:
     rows = coverage_table(args.sims, seed=args.seed)
     elapsed = time.perf_counter() - started
     if args.markdown:
-        print("| method | model | n | coverage | missed low | missed high | mean width |")
+        print("| method | model | n | coverage | truth below | truth above | mean width |")
         print("|---|---|---:|---:|---:|---:|---:|")
     else:
-        print(f"{'method':28} {'model':34} {'n':>4} {'coverage':>9} {'low':>6} {'high':>6} {'width':>7}")
+        print(f"{'method':28} {'model':34} {'n':>4} {'coverage':>9} {'below':>6} {'above':>6} {'width':>7}")
     for row in rows:
         coverage = "none" if math.isnan(row.rate) else f"{100 * row.rate:.1f}%"
         low, high = f"{100 * row.missed_low / row.sims:.1f}%", f"{100 * row.missed_high / row.sims:.1f}%"

@@ -7,11 +7,11 @@ good the solutions of the improvers that descend from it are: the mean held-out 
 score of every solution its descendants returned in their evaluations (each candidate is
 evaluated n_tests times per task on the test split when it is proposed).
 
-The idea is the Huxley-Gödel Machine's "clade metaproductivity" (Wang et al., 2025): a
-self-modifying agent is worth expanding for what its clade, itself and its descendants,
-goes on to achieve, which its own score predicts poorly. We show the descendants alone
-beside the improver's own meta-utility, so the two can be compared; an improver with no
-descendant (the last one, or one never in use) has none.
+The idea is the Huxley-Gödel Machine's "clade metaproductivity" (Wang et al., 2025,
+arXiv:2510.21614): a self-modifying agent is worth expanding for what its descendants go on
+to achieve, which its own score predicts poorly. We show the descendants' mean beside the
+improver's own meta-utility, so the two can be compared; an improver with no descendant
+(the last one, or one never in use) has none.
 
 `lineage_productivity(store, run_id)` gives one row per improver of a run;
 `productivity_across_runs(store, run_ids)` the mean, over runs, of the metaproductivity of
