@@ -119,8 +119,14 @@ def test_a_token_is_checked_on_every_request(store_with_runs):
         assert get(url + "/").status == 401
         assert get(url + "/static/live.js").status == 401
         assert get(url + "/?token=wrong").status == 401
-        opened = get(url + "/?token=s3cret")
-        assert opened.status == 200 and "HttpOnly" in opened.headers["set-cookie"]
+        opened = get(url + "/?token=s3cret")  # once: a cookie, and the address without the token
+        assert opened.status == 303 and opened.headers["location"] == "/"
+        assert opened.headers["set-cookie"].startswith("selftaught_token=s3cret;")
+        assert (
+            "HttpOnly" in opened.headers["set-cookie"] and "SameSite=Strict" in opened.headers["set-cookie"]
+        )
+        deep = get(url + "/compare?a=x&token=s3cret&b=y")
+        assert deep.status == 303 and deep.headers["location"] == "/compare?a=x&b=y"
         assert get(url + "/", headers={"Cookie": "selftaught_token=s3cret"}).status == 200
         assert get(url + "/", headers={"Authorization": "Bearer s3cret"}).status == 200
         assert get(url + "/", headers={"Cookie": "selftaught_token=nope"}).status == 401

@@ -115,14 +115,16 @@ def test_off_loopback_the_browser_needs_the_token(store_with_runs):
         def steps(page):
             refused = page.evaluate("() => document.body.textContent")
             page.goto(base + "/?token=t0ken-for-the-test", wait_until="load")
+            signed_in_at = page.url  # the token left the address once the cookie was set
             page.click(f"a[href='/runs/{store_with_runs.run_id}']")  # the cookie carries the token on
             page.wait_for_load_state("load")
             page.wait_for_timeout(1500)  # a live poll, with the cookie too
-            return refused, page.evaluate("() => document.querySelector('h1').textContent")
+            return refused, signed_in_at, page.evaluate("() => document.querySelector('h1').textContent")
 
         visit = browse(base + "/", steps)
-        refused, heading = visit.result
+        refused, signed_in_at, heading = visit.result
         assert "a token is needed" in refused and heading == f"selftaught run {store_with_runs.run_id}"
+        assert signed_in_at == base + "/"
         assert visit.console_errors == [
             "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
         ]

@@ -69,7 +69,8 @@ def test_off_loopback_a_token_is_made_printed_and_required(store_with_runs):
         assert len(token) >= 24
         assert get(local + "/").status == 401
         assert get(f"{local}/runs/{store_with_runs.run_id}").status == 401
-        assert get(f"{local}/?token={token}").status == 200
+        assert get(f"{local}/?token={token}").status == 303  # a cookie, and the address without the token
+        assert get(local + "/", headers={"Cookie": f"selftaught_token={token}"}).status == 200
         assert (
             get(f"{local}/runs/{store_with_runs.run_id}", headers={"Authorization": f"Bearer {token}"}).status
             == 200

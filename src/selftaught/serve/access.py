@@ -2,9 +2,10 @@
 
 On a loopback address only this machine can connect, and a request must name a loopback
 host (so a web page elsewhere cannot read the store through DNS rebinding). On any other
-address every request needs the token: `?token=...` once (then a cookie), or an
-`Authorization: Bearer` header. Only GET and HEAD are served: the app never writes, and
-every answer forbids fetching anything from another host.
+address every request needs the token: `?token=...` once (answered with a cookie and the
+same address without the token, so it stays out of the history), or an `Authorization:
+Bearer` header. Only GET and HEAD are served: the app never writes, and every answer
+forbids fetching anything from another host.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,7 +70,6 @@ class Access:
         if scope["method"] not in ("GET", "HEAD"):
             await _plain(send, 405, "read-only: only GET and HEAD are served", [(b"allow", b"GET, HEAD")])
             return
-        set_cookie = False
         if self.token is None:
             if not is_loopback(_host_name(headers.get("host", "localhost"))):
                 await _plain(send, 421, "this server answers for a loopback host name only")
@@ -79,15 +79,18 @@ class Access:
             if given is None or not secrets.compare_digest(given[0].encode(), self.token.encode()):
                 await _plain(send, 401, "a token is needed: open the address `selftaught serve` printed")
                 return
-            set_cookie = given[1] == "query"
+            if given[1] == "query":  # once: a cookie from now on, and the address without it
+                cookie = f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
+                query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+                rest = urlencode([(k, v) for k, v in query if k != "token"])
+                location = scope["path"] + (f"?{rest}" if rest else "")
+                extra = [(b"set-cookie", cookie.encode()), (b"location", location.encode("latin-1"))]
+                await _plain(send, 303, "signed in: the page is at " + location, extra)
+                return
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = list(HEADERS)
-                if set_cookie and self.token is not None:
-                    cookie = f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
-                    extra.append((b"set-cookie", cookie.encode()))
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                message = {**message, "headers": [*message.get("headers", []), *HEADERS]}
             await send(message)
 
         await self.app(scope, receive, with_headers)
