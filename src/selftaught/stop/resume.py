@@ -54,6 +54,7 @@ def load_resume_point(store: Store, run_id: str) -> ResumePoint:
                 it.improver_hash,
                 it.error_kind,
                 it.error,
+                acceptance=it.acceptance,
             )
         )
         improver = store.source(it.improver_hash)
