@@ -32,7 +32,7 @@ class Visit:
     result: object = None
 
 
-def browse(url: str, steps: Callable) -> Visit:
+def browse(url: str, steps: Callable, javascript: bool = True) -> Visit:
     """Open `url` in headless Chromium, run `steps(page)`, and record console errors and requests."""
     from playwright.sync_api import sync_playwright
 
@@ -40,7 +40,7 @@ def browse(url: str, steps: Callable) -> Visit:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
+            page = browser.new_page(java_script_enabled=javascript)
             page.on("console", lambda m: m.type == "error" and visit.console_errors.append(m.text))
             page.on("pageerror", lambda exc: visit.console_errors.append(str(exc)))
             page.on("request", lambda r: visit.requests.append(r.url))
@@ -87,6 +87,22 @@ def test_runs_list_then_a_comparison(store_with_runs):
         assert columns == [store_with_runs.run_id, store_with_runs.hostile_id] and plots == 2
         assert not any(tag in json.dumps(visit.result) for tag in ("<script", "xss-probe"))
         _only_to(base, visit)
+
+
+def test_with_javascript_off_a_run_page_is_a_snapshot(store_with_runs):
+    with serving(store_with_runs.path) as base:
+        url = f"{base}/runs/{store_with_runs.run_id}"
+
+        def steps(page):
+            page.wait_for_timeout(2500)  # no poll happens
+            return page.evaluate(ROW_IDS, "#iterations table:first-of-type"), page.evaluate(
+                "() => document.getElementById('live-status').textContent"
+            )
+
+        visit = browse(url, steps, javascript=False)
+        rows, status = visit.result
+        assert rows == ["0", "1", "2"] and status.startswith("a snapshot taken")
+        assert visit.console_errors == [] and visit.requests == [url]
 
 
 def test_an_experiment_and_two_arms_side_by_side(store_with_runs):
