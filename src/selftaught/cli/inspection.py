@@ -107,6 +107,7 @@ def show_cmd(
                 "status": it["status"],
                 "improver_hash": it["improver_hash"],
                 "error_kind": it["error_kind"],
+                "acceptance": it.get("acceptance"),  # the paired test under --accept significant
             }
             for it in iterations
         ],
