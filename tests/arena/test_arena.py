@@ -97,6 +97,8 @@ def test_a_finished_arena_again_asks_no_model_and_prints_the_same(finished):
     assert again == data and _calls(store) == before
     table = arena(store, arms, "--n-tests", "5", as_json=False)
     assert "vs seed" in table.stdout and "t over 5 repeats" in " ".join(table.stdout.split())
+    resumed = _json(run_cli("resume", data["id"], "--store", str(store), "--json"))
+    assert resumed == data and _calls(store) == before
 
 
 def test_replay_reproduces_the_arena_without_the_model(finished):

@@ -38,8 +38,8 @@ def openevolve_config(spec: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
-    from openevolve.api import run_evolution
-    from openevolve.config import Config
+    from openevolve.api import run_evolution  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    from openevolve.config import Config  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     workdir = Path(spec["workdir"])
     program = workdir / "initial_program.py"

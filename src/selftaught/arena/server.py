@@ -111,7 +111,8 @@ class GatewayServer:
         if self._server is None:
             raise RuntimeError("the gateway is not serving")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}"
 
     @property
     def api_base(self) -> str:

@@ -73,6 +73,12 @@ def print_result(result: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(data, allow_nan=False, default=_no_nan))
         return
+    from selftaught.arena.table import ArenaResult
+
+    if isinstance(result, ArenaResult):
+        from selftaught.cli.arena import print_arena
+
+        return print_arena(result, as_json)
     from selftaught.experiments.compare import CompareResult
     from selftaught.experiments.multirun import MultiRunResult
     from selftaught.experiments.recursion import RecursionResult

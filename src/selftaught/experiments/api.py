@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from selftaught.arena.table import ArenaResult
 from selftaught.config import RESUMABLE_SETTINGS, RunConfig, load_config
 from selftaught.errors import UserInputError
 from selftaught.experiments.compare import CompareResult, run_compare
@@ -22,7 +23,7 @@ from selftaught.experiments.transfer import TRANSFER_TASKS, TransferResult, impr
 from selftaught.stop.context import ProgressCallback
 from selftaught.store.store import Store
 
-Result = TransferResult | CompareResult | RecursionResult | MultiRunResult
+Result = TransferResult | CompareResult | RecursionResult | MultiRunResult | ArenaResult
 
 
 @dataclass
@@ -185,4 +186,8 @@ def resume_experiment(
         return experiment_recursion(config, parameters["run"], store=store, hooks=hooks)
     if kind == "runs":
         return experiment_runs(config, int(parameters["runs"]), store=store, hooks=hooks)
+    if kind == "arena":
+        from selftaught.arena.api import resume_arena
+
+        return resume_arena(config, parameters, store, hooks)
     raise UserInputError(f"experiment {run_id} is of an unknown kind {kind!r}")
