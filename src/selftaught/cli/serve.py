@@ -20,7 +20,7 @@ def serve_cmd(
         typer.Option(
             "--token",
             envvar="SELFTAUGHT_SERVE_TOKEN",
-            help="token required off loopback [default: a new one, printed at start]",
+            help="token required off loopback (by default a new one, printed at start)",
         ),
     ] = None,  # fmt: skip
 ) -> None:
