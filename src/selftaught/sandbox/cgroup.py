@@ -55,13 +55,14 @@ def _own_cgroups() -> dict[str, str]:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, killed but not yet reaped by its parent, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
         return False
-    except OSError:
+    except (OSError, IndexError):
         return True
-    return True
 
 
 class MemoryCgroups:
