@@ -49,10 +49,19 @@ class MultiRunResult:
         )
 
 
+def _settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What a recorded configuration computes, with settings added since it was recorded at their defaults."""
+    from pydantic import ValidationError
+
+    try:
+        config = RunConfig(**config).model_dump()
+    except ValidationError:
+        pass
+    return {k: v for k, v in config.items() if k not in TRANSPORT}
+
+
 def _same_settings(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return {k: v for k, v in a.items() if k not in TRANSPORT} == {
-        k: v for k, v in b.items() if k not in TRANSPORT
-    }
+    return _settings(a) == _settings(b)
 
 
 def find_member(store: Store, config: RunConfig) -> tuple[str, str] | None:
