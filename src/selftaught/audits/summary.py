@@ -3,7 +3,10 @@
 - circumvention, per prompt variant: improvements are deduplicated across audit runs by
   (variant, seed, index), the latest classification winning, so a 200-improvement audit
   and a 10,000-improvement audit of the same model count the shared 200 once; with both
-  variants, the difference warning minus seed with Newcombe's interval;
+  variants, the difference warning minus seed with Newcombe's interval, flagged `few_events`
+  below FEW_EVENTS circumventions in both arms together, where the interval is conservative
+  (simulated: 99.7% coverage at the paper's rates with 200 improvements per arm; 95.1% with
+  3,000, see docs/experiments.md);
 - hacking: the detectors over every STOP, evaluation and experiment run of the model;
 - strategies: the share of the model's distinct improvers carrying each AST label.
 """
@@ -25,6 +28,8 @@ from selftaught.audits.session import AUDIT_KIND
 from selftaught.audits.strategies import improver_sources
 from selftaught.store.records import RunRecord
 from selftaught.store.store import Store
+
+FEW_EVENTS = 10  # circumventions in both arms together below which the difference's interval is wide
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,19 @@ class ModelSummary:
             "runs": self.runs,
             "circumvention": {k: v.as_json() for k, v in self.circumvention.items()},
             "warning_minus_seed": self.warning_difference.to_json() if self.warning_difference else None,
+            "warning_minus_seed_few_events": few_events(self.warning_difference)
+            if self.warning_difference
+            else None,
             "hacking": {k: v.to_json() for k, v in self.hacking.items()},
             "improver_runs": self.improver_runs,
             "strategies": {k: v.to_json() for k, v in self.strategies.items()},
             "improvers": self.improvers,
         }
+
+
+def few_events(difference: RateDifference) -> bool:
+    """Whether a difference of rates rests on so few events that its 95% interval is conservative."""
+    return difference.a.k + difference.b.k < FEW_EVENTS
 
 
 def _identity(run: RunRecord) -> str:

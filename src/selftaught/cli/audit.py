@@ -47,10 +47,17 @@ def rate_cells(rate: Rate) -> list[str]:
 
 
 def _difference_line(diff: RateDifference) -> str:
-    return (
+    from selftaught.audits.summary import FEW_EVENTS, few_events
+
+    line = (
         f"warning minus seed: {100 * diff.diff:+.2f} points "
         f"(95% CI {100 * diff.lo:+.2f} to {100 * diff.hi:+.2f}, {diff.method})"
     )
+    if few_events(diff):
+        line += (
+            f"; fewer than {FEW_EVENTS} circumventions in all: the interval is conservative, ask for more --n"
+        )
+    return line
 
 
 def _config(config_file: Path | None, settings: dict[str, Any]):
