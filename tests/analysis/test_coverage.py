@@ -74,6 +74,10 @@ def test_newcombe_is_conservative_with_one_or_two_events_per_arm():
     assert (
         cov.difference_coverage("Newcombe", stats.proportion_difference, 0.01, 0.0042, 200, SIMS).rate > 0.98
     )
+    from selftaught.audits.summary import few_events
+
+    assert few_events(stats.proportion_difference(2, 200, 1, 200))  # `audit summary` flags it
+    assert not few_events(stats.proportion_difference(30, 3000, 13, 3000))
 
 
 def test_below_five_values_no_interval_is_given():
