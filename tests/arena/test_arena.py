@@ -152,3 +152,18 @@ def test_openevolve_runs_on_circle_packing(tmp_path):
     data = _json(arena(tmp_path / "cp.db", "openevolve", "--n-tests", "1", tasks="circle_packing"))
     (row,) = data["rows"]
     assert row["failed_repeats"] == 0 and row["samples"] == 3 and 0 < row["mean"] <= 1
+
+
+def test_improved_run_arm_is_the_improver_a_stop_run_ended_with_over_two_runs(tmp_path):
+    store = tmp_path / "stop.db"
+    stop = run_cli(
+        "run", "--model", ARENA_MODEL, "-T", "1", "--n-tests", "1", "--calls", "1", "--samples", "1",
+        "--tasks", "parity_noise", "--store", str(store), "--json",
+    )  # fmt: skip
+    run_id = _json(stop)["run_id"]
+    data = _json(arena(store, f"seed,improved:{run_id}", "--n-tests", "1", "--runs", "2"))
+    improved = next(a for a in data["arms"] if a["name"] == f"improved:{run_id}")
+    assert improved["label"] == f"{run_id}:1" and data["runs"] == 2
+    rows = {row["arm"]: row for row in data["rows"]}
+    assert rows[f"improved:{run_id}"]["repeats"] == 2 == rows[f"improved:{run_id}"]["repeats_at_budget"]
+    assert {r["run"] for r in data["repeats"]} == {0, 1}
