@@ -167,3 +167,13 @@ def test_improved_run_arm_is_the_improver_a_stop_run_ended_with_over_two_runs(tm
     rows = {row["arm"]: row for row in data["rows"]}
     assert rows[f"improved:{run_id}"]["repeats"] == 2 == rows[f"improved:{run_id}"]["repeats_at_budget"]
     assert {r["run"] for r in data["repeats"]} == {0, 1}
+
+
+def test_plan_bounds_what_the_arena_used_and_asks_no_model(finished):
+    store, arms, data = finished
+    before = _calls(store)
+    plan = _json(arena(store, arms, "--n-tests", "5", "--plan"))
+    bounds = plan["upper_bounds"]
+    assert bounds["samples"] >= sum(row["samples"] for row in data["rows"])
+    assert bounds["requests"] >= sum(row["calls"] for row in data["rows"])
+    assert [p["what"] for p in plan["parts"]][0] == "seed, 1 runs" and _calls(store) == before

@@ -12,8 +12,18 @@ import typer
 from rich.table import Table
 
 from selftaught.cli.common import JsonOpt, StoreOpt, out
-from selftaught.cli.experiment import SETTINGS, RunsOpt, _ci, _execute, _load, _no_nan, _store, experiment_app
-from selftaught.cli.options import ConfigFileOpt, with_settings
+from selftaught.cli.experiment import (
+    SETTINGS,
+    RunsOpt,
+    _ci,
+    _execute,
+    _load,
+    _no_nan,
+    _show_plan,
+    _store,
+    experiment_app,
+)
+from selftaught.cli.options import ConfigFileOpt, LatencyOpt, PlanOpt, with_settings
 
 ArmsOpt = Annotated[
     str,
@@ -33,11 +43,21 @@ def arena_cmd(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
     config_file: ConfigFileOpt = None,
+    plan: PlanOpt = False,
+    latency: LatencyOpt = 30.0,
     *,
     settings: dict[str, Any],
 ) -> None:
     """Arms at the same --calls x --samples per repeat: test score [95% t], paired diff to seed, usage."""
     from selftaught.arena.api import experiment_arena
+
+    if plan:
+        from selftaught.arena.arms import split_arms
+        from selftaught.arena.plan import plan_arena
+
+        config = _load(config_file, settings, iterations=0)
+        _show_plan(lambda: plan_arena(config, split_arms(arms), runs, latency), as_json)
+        return
 
     def work(hooks):
         config = _load(config_file, settings, iterations=0)
