@@ -127,6 +127,8 @@ def evaluate(program_path):
             data = json.loads(answer.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
         return {{"combined_score": 0.0, "error": "gateway answered HTTP %d" % exc.code}}
+    except OSError as exc:  # the arena is gone (stopped, killed): nothing more will be scored
+        return {{"combined_score": 0.0, "error": "gateway unreachable: %s" % exc}}
     return {{"combined_score": float(data["score"])}}
 '''
 

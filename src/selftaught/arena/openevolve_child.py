@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +40,22 @@ def openevolve_config(spec: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def exit_when_orphaned(poll_s: float = 1.0) -> None:
+    """Kill this child's process group (OpenEvolve's workers too) once the arena that started it is gone."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    exit_when_orphaned()
     from openevolve.api import run_evolution  # type: ignore[import-untyped, import-not-found, unused-ignore]
     from openevolve.config import Config  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
