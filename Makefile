@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 LOCAL_STAMP := $(VENV)/.installed-local
 RAY_STAMP := $(VENV)/.installed-ray
+ARENA_STAMP := $(VENV)/.installed-arena
 
-.PHONY: test lint format demo local ray clean
+.PHONY: test lint format demo local ray arena clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,13 @@ $(RAY_STAMP): $(STAMP)
 	touch $(RAY_STAMP)
 
 ray: $(RAY_STAMP)
+
+# OpenEvolve, for the arena's external arm and the tests marked with it (skipped without it)
+$(ARENA_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,arena]'
+	touch $(ARENA_STAMP)
+
+arena: $(ARENA_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
