@@ -52,7 +52,7 @@ def test_packed_pages_are_inert_too(hostile_data, marker):
 
 
 def test_templates_mark_safe_only_our_own_markup():
-    """`|safe` only on the plot (matplotlib's SVG) and the packed-texts script, each with a comment why
+    """`|safe` only on the plots (matplotlib's SVG) and the packed-texts script, each with a comment why
     (the served pages' templates included: they mark nothing safe)."""
     uses = []
     for template in sorted([*TEMPLATES.glob("*.j2"), *SERVE_TEMPLATES.glob("*.j2")]):
@@ -64,6 +64,7 @@ def test_templates_mark_safe_only_our_own_markup():
     assert sorted(uses) == [
         ("iterations.html.j2", '<div class="plot">{{ plot|safe }}</div>'),
         ("page.html.j2", "<script>{{ packed_script|safe }}</script>"),
+        ("productivity.html.j2", '<div class="plot">{{ plot|safe }}</div>'),
     ]
 
 

@@ -43,3 +43,10 @@ def test_a_stop_run_with_the_scripted_model_improves_on_the_seed(label, tmp_path
         assert recorded.startswith(f"{label}:")  # the format is recorded with the run
         [note] = payload["task_formats"]
         assert note["format"] == label and note["held_out"] is (label == "algotune")
+    # the report says the same, and plots what the run spent against its meta-utility
+    from selftaught.report import collect_report, render_report
+    from selftaught.store.store import Store
+
+    page = render_report(collect_report(Store.open_existing(tmp_path / "runs.db"), result.run_id))
+    assert ("No held-out split" in page) is (label in ("openevolve", "shinka"))
+    assert "Meta-utility against spending" in page and "Metaproductivity" in page

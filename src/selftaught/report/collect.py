@@ -28,6 +28,7 @@ from selftaught.report.data import (
 )
 from selftaught.report.failures import NO_CODE, classify
 from selftaught.report.intervals import mean_interval
+from selftaught.report.productivity import collect_productivity
 from selftaught.store.queries import ReadQueries
 from selftaught.store.store import source_hash
 
@@ -107,6 +108,7 @@ def collect_report(store: ReadQueries, run_id: str) -> ReportData:
         texts=dict(texts),
         tasks=tasks,
         arms=_arms(raw_runs),
+        productivity=collect_productivity(store, run_id, config),
     )
 
 

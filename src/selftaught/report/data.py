@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.report.intervals import Interval
+from selftaught.report.productivity import ProductivityView
 
 
 @dataclass
@@ -151,3 +152,4 @@ class ReportData:
     texts: dict[str, str]  # every source and answer shown, by hash, each once
     tasks: list[str] = field(default_factory=list)
     arms: list[ArmView] = field(default_factory=list)  # experiments: per arm and task
+    productivity: ProductivityView | None = None  # held-out caveat, metaproductivity, cost per gain

@@ -101,3 +101,35 @@ def _draw(iterations: list[IterationView], seed_scores: dict[str, dict[str, floa
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return _svg(figure)
+
+
+def cost_curve_svg(curve: list[dict]) -> str:
+    """Meta-utility of the improver in use against cumulative paid requests and USD, per iteration."""
+    key = ("cost", tuple(tuple(sorted(point.items())) for point in curve))
+    with _drawing:
+        svg = _plots.get(key)
+        if svg is None:
+            svg = _plots[key] = _draw_cost(curve)
+            while len(_plots) > KEEP_PLOTS:
+                _plots.popitem(last=False)
+    return svg
+
+
+def _draw_cost(curve: list[dict]) -> str:
+    figure = _figure()
+    spent = (("cumulative_requests", "paid requests"), ("cumulative_usd", "USD"))
+    for index, (key, label) in enumerate(spent, start=1):
+        axes = figure.add_subplot(1, 2, index)
+        for split in ("val", "test"):
+            points = [
+                (p[key], p[f"meta_utility_{split}"]) for p in curve if p[f"meta_utility_{split}"] is not None
+            ]
+            if points:
+                axes.plot(*zip(*points, strict=True), marker="o", color=COLORS[split], label=split)
+        axes.set_xlabel(label)
+        axes.set_ylim(-0.02, 1.02)
+        axes.grid(alpha=0.3)
+        if index == 1:
+            axes.set_ylabel("meta-utility")
+            axes.legend(fontsize=7)
+    return _svg(figure)

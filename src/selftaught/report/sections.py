@@ -18,8 +18,8 @@ from selftaught.report.data import ImproverRunView, ReportData
 from selftaught.report.diff import diff_html
 from selftaught.report.explain import explain_run
 from selftaught.report.failures import classify
-from selftaught.report.html import MAX_ERROR_CHARS, TextRefs, render, when
-from selftaught.report.plots import meta_utility_svg
+from selftaught.report.html import MAX_ERROR_CHARS, TextRefs, fmt, render, when
+from selftaught.report.plots import cost_curve_svg, meta_utility_svg
 from selftaught.report.texts import anchor, plan_texts
 
 
@@ -187,6 +187,39 @@ def events_section(data: ReportData, refs: TextRefs) -> Markup:
     return render("events.html.j2", events=events, max_error_chars=MAX_ERROR_CHARS)
 
 
+def productivity_section(data: ReportData, refs: TextRefs) -> Markup:
+    """The held-out caveat of field tasks, meta-utility against spending, and metaproductivity."""
+    view = data.productivity
+    if view is None or not (view.no_held_out or view.curve or view.lineage):
+        return Markup("")
+    curve_rows = [
+        (
+            p["iteration"],
+            f"{p['cumulative_requests']:,}",
+            f"{p['cumulative_usd']:.4f}",
+            fmt(p["meta_utility_val"]),
+            fmt(p["meta_utility_test"]),
+        )
+        for p in view.curve
+    ]
+    lineage_rows = [
+        (
+            r["iteration"],
+            r["improver_hash"][:10],
+            "yes" if r["adopted"] else "no",
+            fmt(r["meta_utility_test"]),
+            ", ".join(str(d) for d in r["descendants"]) or "–",
+            fmt(r["metaproductivity"]),
+            r["descendant_solutions"],
+        )
+        for r in view.lineage
+    ]
+    plot = cost_curve_svg(view.curve) if view.curve else ""
+    return render(
+        "productivity.html.j2", view=view, plot=plot, curve_rows=curve_rows, lineage_rows=lineage_rows
+    )
+
+
 def experiment_section(data: ReportData, refs: TextRefs) -> Markup:
     """Experiments: every arm's test meta-utility per task, from the improver runs it recorded."""
     return render("experiment.html.j2", data=data)
@@ -244,6 +277,7 @@ SECTIONS = (
     lineage_section,
     improver_runs_section,
     usage_section,
+    productivity_section,
     events_section,
     experiment_section,
     config_section,
