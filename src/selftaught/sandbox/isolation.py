@@ -348,7 +348,7 @@ class Confinement:
         pid, parent = os.getpid(), os.getppid()
         uid = UID_BASE + host_pid
 
-        def step(name: str, action) -> None:  # noqa: ANN001 - a local callable
+        def step(name: str, action) -> None:
             try:
                 action()
                 applied.append(name)

@@ -252,7 +252,7 @@ def parse_child_message(
         raise MalformedMessage(f"unexpected message of type {shown!r}")
     except ProtocolError:
         raise
-    except Exception as exc:  # noqa: BLE001 - total: nothing else escapes (MemoryError, RecursionError)
+    except Exception as exc:  # total: nothing else escapes (MemoryError, RecursionError)
         raise MalformedMessage(f"unparsable message: {exc.__class__.__name__}") from exc
 
 

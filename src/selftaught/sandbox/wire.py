@@ -121,7 +121,7 @@ def from_wire(value: Any, limits: WireLimits = DEFAULT_LIMITS) -> Any:
         return _Decoder(limits).decode(value, 0)
     except MalformedValue:
         raise
-    except Exception as exc:  # noqa: BLE001 - total: nothing else escapes (RecursionError, MemoryError)
+    except Exception as exc:  # total: nothing else escapes (RecursionError, MemoryError)
         raise MalformedValue(f"undecodable value: {exc.__class__.__name__}") from exc
 
 

@@ -249,7 +249,7 @@ def close_quietly(closeable: object) -> None:
         return
     try:
         close()
-    except Exception:
+    except Exception:  # noqa: BLE001 - closing must never hide the run's own outcome
         pass
 
 
