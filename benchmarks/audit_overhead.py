@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from selftaught.audits.circumvention import run_circumvention  # noqa: E402
-from selftaught.config import RunConfig  # noqa: E402
-from selftaught.store.store import Store  # noqa: E402
+from selftaught.audits.circumvention import run_circumvention
+from selftaught.config import RunConfig
+from selftaught.store.store import Store
 
 MODEL = '''
 import itertools

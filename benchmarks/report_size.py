@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from selftaught.helpers import extract_code  # noqa: E402
-from selftaught.report import collect_report, render_report  # noqa: E402
-from selftaught.store.store import Store  # noqa: E402
+from selftaught.helpers import extract_code
+from selftaught.report import collect_report, render_report
+from selftaught.store.store import Store
 
 ITERATIONS, REPEATS, CALLS, SAMPLES, PROPOSALS = 6, 5, 4, 6, 6
 FAILURES = [

@@ -57,7 +57,7 @@ def _fresh() -> float:
     return time.perf_counter() - started
 
 
-def _on_all_cores(work, total: int, threads: int) -> tuple[list[float], float]:  # noqa: ANN001
+def _on_all_cores(work, total: int, threads: int) -> tuple[list[float], float]:
     """Run `work()` `total` times over `threads` threads; per-run seconds and the wall time."""
     times: list[float] = []
     lock = threading.Lock()

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from selftaught.sandbox.limits import Limits
+from selftaught.sandbox.messages import CallCommand, Command, LoadCommand
 from selftaught.sandbox.pool import Child, Reply, WorkerPool
 from selftaught.tasks import builtin_names, get_task
 from selftaught.tasks.base import Instance, ReferenceRules, ReferenceVerdict, Task
@@ -53,11 +54,11 @@ class TimedChild:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._child, name)
 
-    def run(self, command: dict[str, Any], wall_s: float | None = None, **kwargs: Any) -> Reply:
-        if command.get("op") == "load":
-            self._timed = command.get("entry") == TIMED_ENTRY
+    def run(self, command: Command, wall_s: float | None = None, **kwargs: Any) -> Reply:
+        if isinstance(command, LoadCommand):
+            self._timed = command.entry == TIMED_ENTRY
         reply = self._child.run(command, wall_s, **kwargs)
-        if self._timed and command.get("op") == "call":
+        if self._timed and isinstance(command, CallCommand):
             if reply.ok and isinstance(reply.value, dict):
                 self._inner_s.append(float(reply.value.get("inner_s", 0.0)))
             elif not self._child.alive:

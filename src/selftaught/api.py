@@ -27,7 +27,7 @@ from selftaught.executors.base import Executor
 from selftaught.sandbox.pool import WorkerPool
 from selftaught.stop.context import ProgressCallback
 from selftaught.stop.loop import IterationResult
-from selftaught.stop.session import Ending, ExecutorStart, Status, WarningCallback
+from selftaught.stop.session import Continued, Ending, ExecutorStart, Status, WarningCallback
 from selftaught.store.store import Store, default_store_path
 
 if TYPE_CHECKING:
@@ -163,9 +163,9 @@ class _Resources:
         tasks: list[Task],
         run_id: str,
         on_progress: ProgressCallback | None,
-        **extra: Any,
+        continued: Continued | None = None,
     ) -> RunContext:
-        """The run context over these resources (`extra`: resume's attempt and usage so far)."""
+        """The run context over these resources (`continued`: a resumed run's usage so far and attempt)."""
         from selftaught.stop.session import make_context
 
         return make_context(
@@ -176,7 +176,7 @@ class _Resources:
             run_id=run_id,
             pool=self.pool,
             on_progress=on_progress,
-            **extra,
+            continued=continued,
         )
 
     def close_backend(self) -> None:
@@ -285,8 +285,7 @@ def resume_run(
             tasks,
             run_id,
             on_progress,
-            attempt=point.attempt,
-            limiter=usage_so_far(db, run_id, config),
+            Continued(usage_so_far(db, run_id, config), attempt=point.attempt),
         )
         ctx.prefill_scores(point.scores)
         ending = execute_stop(ctx, point.state, on_iteration)
@@ -295,7 +294,7 @@ def resume_run(
     return _run_result(run_id, ending, db.path)
 
 
-def evaluate_improver(
+def evaluate_improver(  # noqa: PLR0913 - a public entry point: the run's hooks, each by keyword
     source: str,
     config: RunConfig,
     *,

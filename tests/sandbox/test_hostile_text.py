@@ -65,7 +65,7 @@ def _all_store_text(path) -> list[str]:
     tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     texts = []
     for table in tables:
-        for row in db.execute(f"SELECT * FROM {table}"):  # noqa: S608 - names from sqlite_master
+        for row in db.execute(f"SELECT * FROM {table}"):  # names from sqlite_master
             texts += [v for v in row if isinstance(v, str)]
     db.close()
     return texts

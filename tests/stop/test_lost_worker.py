@@ -186,7 +186,7 @@ class _Remote:
 class _InProcessRay:
     """Just what RayExecutor uses of Ray, with `get` returning what a call returned."""
 
-    class exceptions:  # noqa: N801 - mirrors ray.exceptions
+    class exceptions:  # mirrors ray.exceptions
         class RayActorError(Exception):
             pass
 

@@ -58,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length)
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
         if path == MODELS_PATH:
             model = {"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "selftaught"}
@@ -66,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(GatewayAnswer(404, error_body(f"no route {path[:80]!r}", "not_found")))
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
         body = self._body()
         if body is None:

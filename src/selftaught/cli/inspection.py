@@ -284,7 +284,7 @@ def models_cmd() -> None:
     for kind in model_kinds():
         try:
             ready = kind.readiness() if kind.readiness else "yes"
-        except Exception as exc:  # readiness must never break the listing
+        except Exception as exc:  # noqa: BLE001 - a kind's readiness probe must never break the listing
             ready = f"unknown ({exc.__class__.__name__})"
         table.add_row(kind.name, escape(kind.description), escape(ready))
     out.print(table)

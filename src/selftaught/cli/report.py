@@ -25,7 +25,7 @@ def report_cmd(
         db = Store.open_existing(resolve_store_path(store))
     except StoreError as exc:
         raise fail(str(exc)) from None
-    except Exception as exc:  # sqlite3.DatabaseError and friends: not a store we can read
+    except Exception as exc:  # noqa: BLE001 - any file the user names: sqlite3.DatabaseError and friends
         raise fail(f"cannot open run store {str(resolve_store_path(store))!r}: {exc}") from None
     try:
         data = collect_report(db, run_id)

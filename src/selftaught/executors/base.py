@@ -25,6 +25,7 @@ from selftaught.sandbox.child_handle import Reply, RequestHandler
 from selftaught.sandbox.errors import SandboxError, WorkerLost
 from selftaught.sandbox.isolation import Protection
 from selftaught.sandbox.limits import Limits
+from selftaught.sandbox.messages import Command
 
 if TYPE_CHECKING:
     from selftaught.tasks.base import Task
@@ -68,9 +69,10 @@ def redo_when_lost(attempt: Callable[[], T], what: str, max_tries: int = MAX_WOR
 
 @dataclass(frozen=True)
 class ImproverJob:
-    """One improver run to execute: the `improve` command for a child, and the child's limits."""
+    """One improver run to execute: the `improve` command for a child, and the child's limits
+    (a dict is sent as it is, as `Child.run` does: tests send other commands)."""
 
-    command: dict[str, Any]
+    command: Command | dict[str, Any]
     limits: Limits = field(default_factory=Limits)
 
 

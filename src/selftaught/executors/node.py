@@ -26,7 +26,7 @@ from selftaught.executors.base import redo_when_lost
 from selftaught.sandbox.child_handle import Child, Reply, RequestAnswer
 from selftaught.sandbox.errors import SandboxError, WorkerLost
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import Request
+from selftaught.sandbox.messages import Command, Request
 from selftaught.sandbox.pool import WorkerPool
 
 
@@ -55,7 +55,7 @@ class Step:
 class _RelayedRun:
     """One improver child on this node, whose requests wait for answers from the orchestrator."""
 
-    def __init__(self, child: Child, command: dict[str, Any]) -> None:
+    def __init__(self, child: Child, command: Command | dict[str, Any]) -> None:
         self.child = child
         self.command = command
         self.steps: queue.Queue[Step] = queue.Queue()
@@ -137,7 +137,7 @@ class NodeRunner:
             f"a scoring on {task.name}",
         )
 
-    def start(self, job_id: str, command: dict[str, Any], limits: Limits) -> Step:
+    def start(self, job_id: str, command: Command | dict[str, Any], limits: Limits) -> Step:
         try:
             child = self._pool().spawn(limits)
         except WorkerLost as lost:

@@ -94,6 +94,7 @@ def open_experiment(
     from selftaught.models.limits import RunStopped
     from selftaught.stop.resume import usage_so_far
     from selftaught.stop.session import (
+        Continued,
         close_quietly,
         make_context,
         resolve_backend,
@@ -126,7 +127,7 @@ def open_experiment(
         run_id=run_id,
         pool=pool,
         on_progress=on_progress,
-        limiter=usage_so_far(store, run_id, config) if resumed else None,
+        continued=Continued(usage_so_far(store, run_id, config)) if resumed else None,
     )
     if resumed:
         ctx.prefill_scores(_known_scores(store, run_id))

@@ -305,7 +305,7 @@ class LocalModel:
                 data=json.dumps({"content": text, "add_special": False}).encode(),
                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._api_key}"},
             )
-            with urllib.request.urlopen(req, timeout=10) as reply:  # noqa: S310 - loopback URL we own
+            with urllib.request.urlopen(req, timeout=10) as reply:  # a loopback URL we own
                 return len(json.loads(reply.read())["tokens"])
         except (OSError, ValueError, KeyError):
             return None

@@ -354,7 +354,7 @@ def _seed_scores(config: dict, scores: dict) -> tuple[dict[str, dict[str, float]
     for name in config.get("tasks") or []:
         try:
             task = get_task(name)
-        except Exception:  # a task folder that moved: no reference line, not a broken report
+        except Exception:  # noqa: BLE001 - a folder task that moved or breaks: no reference line, still a report
             continue
         seed_hash = source_hash(task.seed_solution())
         entry = cache.get(cache_key(task)) if isinstance(cache, dict) else None

@@ -18,8 +18,17 @@ import traceback
 import types
 from typing import Any
 
+from selftaught.sandbox.errors import MalformedMessage
 from selftaught.sandbox.events import Reporter
-from selftaught.sandbox.messages import MAX_UTILITY_KWARGS
+from selftaught.sandbox.messages import (
+    MAX_UTILITY_KWARGS,
+    CallCommand,
+    ExitCommand,
+    ImproveCommand,
+    LoadCommand,
+    ProbeCommand,
+    parse_command,
+)
 from selftaught.sandbox.probe import live_checks
 from selftaught.sandbox.protocol import PeerClosed, from_wire, recv_message, send_message, to_wire
 
@@ -204,41 +213,41 @@ class _Child:
         self.channel = _Channel(sock)
         self.entry: Any = None
 
-    def handle(self, command: dict[str, Any]) -> dict[str, Any]:
-        op = command.get("op")
-        if op == "load":
-            _seed_random(command.get("seed"))
+    def handle(self, command: LoadCommand | CallCommand | ImproveCommand) -> dict[str, Any]:
+        if isinstance(command, LoadCommand):
+            return self.load(command)
+        if isinstance(command, CallCommand):
             try:
-                module = _exec_module(str(command["source"]), "candidate")
-            except BaseException as exc:  # noqa: BLE001 - any failure of model code is a result
-                return _failure("load_error", exc)
-            self.entry = getattr(module, str(command.get("entry", "algorithm")), None)
-            if not callable(self.entry):
-                return {
-                    "type": "result",
-                    "ok": False,
-                    "error_kind": "missing_entry",
-                    "error": f"no function named {command.get('entry')!r}",
-                }
-            return {"type": "result", "ok": True, "value": None}
-        if op == "call":
-            try:
-                value = self.entry(*from_wire(command.get("args", [])))
+                value = self.entry(*from_wire(command.args))
                 return {"type": "result", "ok": True, "value": to_wire(value)}
             except BaseException as exc:  # noqa: BLE001
                 return _failure("exception", exc)
-        if op == "improve":
-            return self.improve(command)
-        return {"type": "result", "ok": False, "error_kind": "protocol", "error": f"unknown op {op!r}"}
+        return self.improve(command)
 
-    def improve(self, command: dict[str, Any]) -> dict[str, Any]:
+    def load(self, command: LoadCommand) -> dict[str, Any]:
+        _seed_random(command.seed)
+        try:
+            module = _exec_module(str(command.source), "candidate")
+        except BaseException as exc:  # noqa: BLE001 - any failure of model code is a result
+            return _failure("load_error", exc)
+        self.entry = getattr(module, str(command.entry), None)
+        if not callable(self.entry):
+            return {
+                "type": "result",
+                "ok": False,
+                "error_kind": "missing_entry",
+                "error": f"no function named {command.entry!r}",
+            }
+        return {"type": "result", "ok": True, "value": None}
+
+    def improve(self, command: ImproveCommand) -> dict[str, Any]:
         global _reporter
-        source = str(command["source"])
+        source = str(command.source)
         _reporter = Reporter(
             lambda kind, detail: self.channel.request("event", kind=kind, detail=detail), source, "improver"
         )
         _reporter.install_import_hook()
-        _seed_random(command.get("seed"))
+        _seed_random(command.seed)
         try:
             module = _exec_module(source, "improver")
         except BaseException as exc:  # noqa: BLE001
@@ -251,12 +260,12 @@ class _Child:
                 "error_kind": "missing_entry",
                 "error": "no function named 'improve_algorithm'",
             }
-        utility = UtilityProxy(self.channel, str(command["utility_str"]), int(command["utility_budget"]))
+        utility = UtilityProxy(self.channel, str(command.utility_str), int(command.utility_budget))
         model = LanguageModelProxy._create(
-            self.channel, int(command["lm_budget"]), int(command["max_responses_per_call"])
+            self.channel, int(command.lm_budget), int(command.max_responses_per_call)
         )
         try:
-            result = improve(command["initial_solution"], utility, model)
+            result = improve(command.initial_solution, utility, model)
         except BudgetExceededError as exc:
             return _failure("budget_exceeded", exc)
         except BaseException as exc:  # noqa: BLE001
@@ -271,6 +280,19 @@ class _Child:
         return {"type": "result", "ok": True, "value": result}
 
 
+def _answer(child: _Child, message: dict[str, Any], report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The reply to one command read through its declaration; None for `exit`."""
+    try:
+        command = parse_command(message)
+    except MalformedMessage as exc:
+        return {"type": "result", "ok": False, "error_kind": "protocol", "error": str(exc)}
+    if isinstance(command, ExitCommand):
+        return None
+    if isinstance(command, ProbeCommand):
+        return {"type": "result", "ok": True, "value": {**(report or {}), "checks": live_checks()}}
+    return child.handle(command)
+
+
 def serve(sock: socket.socket, report: dict[str, Any] | None = None) -> None:
     """Answer commands until the orchestrator says exit or closes the socket.
 
@@ -283,15 +305,12 @@ def serve(sock: socket.socket, report: dict[str, Any] | None = None) -> None:
     child = _Child(sock)
     while True:
         try:
-            command = recv_message(sock)
+            message = recv_message(sock)
         except PeerClosed:
             return
-        if command.get("op") == "exit":
+        reply = _answer(child, message, report)
+        if reply is None:
             return
-        if command.get("op") == "probe":
-            reply = {"type": "result", "ok": True, "value": {**(report or {}), "checks": live_checks()}}
-        else:
-            reply = child.handle(command)
         try:
             send_message(sock, reply)
         except Exception as exc:  # noqa: BLE001 - e.g. an oversized or unencodable result

@@ -21,7 +21,16 @@ from typing import Any
 
 from selftaught.sandbox.errors import FrameTimeout, PeerClosed, ProtocolError
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import ChildMessage, Request, Result, parse_answerable, parse_child_message
+from selftaught.sandbox.messages import (
+    ChildMessage,
+    Command,
+    ExitCommand,
+    Request,
+    Result,
+    command_message,
+    parse_answerable,
+    parse_child_message,
+)
 from selftaught.sandbox.protocol import DEFAULT_MAX_FRAME, recv_frame, send_message
 
 EXIT_GRACE_S = 0.5  # how long an `exit` may take to send before the child is killed anyway
@@ -66,9 +75,15 @@ class Child:
     alive: bool = field(default=True)
 
     def run(
-        self, command: dict[str, Any], wall_s: float | None = None, on_request: RequestHandler | None = None
+        self,
+        command: Command | dict[str, Any],
+        wall_s: float | None = None,
+        on_request: RequestHandler | None = None,
     ) -> Reply:
         """Send `command`, serve requests until the result arrives, kill the child on any failure.
+
+        `command` is one of the declared commands (messages.py); a dict is sent as it is (tests
+        send raw, even malformed, commands).
 
         The wall-clock budget excludes time the orchestrator reports as paused (nested work
         it does on the child's behalf, such as scoring a candidate with its own limits).
@@ -83,7 +98,8 @@ class Child:
             return Reply(False, error_kind=kind, error=error, elapsed_s=time.monotonic() - started)
 
         try:
-            send_message(self.sock, command, self.max_frame, deadline)
+            sent = command if isinstance(command, dict) else command_message(command)
+            send_message(self.sock, sent, self.max_frame, deadline)
             while True:
                 message = self._receive(deadline, answering=on_request is not None)
                 if isinstance(message, Result):
@@ -144,7 +160,9 @@ class Child:
         """Ask the child to exit; kill it regardless, so nothing it started survives."""
         if self.alive:
             try:
-                send_message(self.sock, {"op": "exit"}, deadline=time.monotonic() + EXIT_GRACE_S)
+                send_message(
+                    self.sock, command_message(ExitCommand()), deadline=time.monotonic() + EXIT_GRACE_S
+                )
             except ProtocolError:
                 pass
         self.kill()

@@ -129,7 +129,7 @@ class Reporter:
         original = builtins.__import__
         reporter = self
 
-        def hooked(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0):  # noqa: A002
+        def hooked(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0):
             if level == 0 and isinstance(globals, dict) and globals.get("__name__") == reporter._module:
                 reporter._imported(name)
                 for item in fromlist or ():

@@ -348,7 +348,7 @@ class Confinement:
         pid, parent = os.getpid(), os.getppid()
         uid = UID_BASE + host_pid
 
-        def step(name: str, action) -> None:  # noqa: ANN001 - a local callable
+        def step(name: str, action) -> None:
             try:
                 action()
                 applied.append(name)
@@ -356,12 +356,8 @@ class Confinement:
                 if strict:
                     raise
 
-        if cgroup is not None and self.cgroups is not None:
-            try:  # not a strict-mode requirement: without it the bound is stated instead
-                self.cgroups.join(cgroup)
-                applied.append(MEMORY_CGROUP)
-            except OSError:
-                pass
+        if cgroup is not None and self._join_cgroup(cgroup):
+            applied.append(MEMORY_CGROUP)
         if self.tmpfs:
             step(SCRATCH_CAP, lambda: _mount_scratch(scratch, scratch_bytes))
         os.chdir(scratch)
@@ -386,12 +382,29 @@ class Confinement:
             step(SECCOMP, lambda: self.filter.install(pid))
             if SECCOMP in applied:
                 applied += list(SECCOMP_PARTS)
-        for name in (NETWORK_NAMESPACE, IPC_NAMESPACE, PID_NAMESPACE):
-            if self.protections.get(name, Protection("", False, "")).available:
-                applied.append(name)
+        return applied + self._come_with(applied)
+
+    def _join_cgroup(self, cgroup: str) -> bool:
+        """Join the child's memory cgroup; not a strict-mode requirement: without it the bound is stated."""
+        if self.cgroups is None:
+            return False
+        try:
+            self.cgroups.join(cgroup)
+        except OSError:
+            return False
+        return True
+
+    def _come_with(self, applied: list[str]) -> list[str]:
+        """What a confined child has without a step of its own: the worker's namespaces, and the
+        thread cap that a uid of its own gives."""
+        given = [
+            name
+            for name in (NETWORK_NAMESPACE, IPC_NAMESPACE, PID_NAMESPACE)
+            if self.protections.get(name, Protection("", False, "")).available
+        ]
         if self.drop_uid and PRIVILEGE_DROP in applied:
-            applied.append(THREAD_CAP)
-        return applied
+            given.append(THREAD_CAP)
+        return given
 
     def limit_child(self, limits: dict) -> None:
         """Apply the rlimits of the request a spare child was handed out for."""

@@ -1,5 +1,7 @@
-"""The messages a child may send, declared once, and their validation on the trusted side.
+"""The commands a child is sent and the messages it may send, declared once, and their validation.
 
+The orchestrator sends a child one of the `Command` types below, built on the trusted side
+and put on the wire by `command_message`; the child reads it back with `parse_command`.
 A child sends two kinds of message: a `result` (the answer to a command) and, while an
 improver runs, a `request` naming one op. `parse_child_message` turns a decoded frame
 into one of the types below or raises a `ProtocolError` (`MalformedMessage`,
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from selftaught.sandbox.errors import MalformedMessage, MalformedRequest, ProtocolError
 from selftaught.sandbox.wire import DEFAULT_LIMITS, WireLimits, from_wire
@@ -34,6 +36,83 @@ MAX_EXTRA_ARGS = 10**6
 MAX_EVENT_KIND_CHARS = 100
 
 
+# --- what the orchestrator sends a child ---------------------------------------------------------
+@dataclass(frozen=True)
+class LoadCommand:
+    """Seed `random` with `seed`, run `source` as the candidate module and keep its function `entry`."""
+
+    op: ClassVar[str] = "load"
+    source: str
+    entry: str = "algorithm"
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class CallCommand:
+    """Call the loaded function with `args`, its argument list in wire form."""
+
+    op: ClassVar[str] = "call"
+    args: Any = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImproveCommand:
+    """Run `improve_algorithm(initial_solution, utility, language_model)` from `source`, serving
+    its model and utility calls as requests with these budgets (counted again by the orchestrator)."""
+
+    op: ClassVar[str] = "improve"
+    source: str
+    initial_solution: str
+    utility_str: str
+    utility_budget: int
+    lm_budget: int
+    max_responses_per_call: int
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class ProbeCommand:
+    """Report the protections applied to this child, with live checks, before any model code runs."""
+
+    op: ClassVar[str] = "probe"
+
+
+@dataclass(frozen=True)
+class ExitCommand:
+    """Exit now."""
+
+    op: ClassVar[str] = "exit"
+
+
+Command = LoadCommand | CallCommand | ImproveCommand | ProbeCommand | ExitCommand
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.op: cls for cls in (LoadCommand, CallCommand, ImproveCommand, ProbeCommand, ExitCommand)
+}
+
+
+def command_message(command: Command) -> dict[str, Any]:
+    """The wire form of `command`: its op, then its fields (one left None is not sent)."""
+    values = {f.name: getattr(command, f.name) for f in fields(command)}
+    return {"op": command.op, **{name: value for name, value in values.items() if value is not None}}
+
+
+def parse_command(message: dict[str, Any]) -> Command:
+    """The command a decoded frame from the orchestrator declares, read in the child.
+
+    Fields not declared are ignored; an unknown op or a missing field raises `MalformedMessage`.
+    """
+    op = message.get("op")
+    cls = COMMAND_TYPES.get(op) if isinstance(op, str) else None
+    if cls is None:
+        raise MalformedMessage(f"unknown op {op!r}")
+    declared = {f.name for f in fields(cls)}
+    try:
+        return cls(**{name: value for name, value in message.items() if name in declared})
+    except TypeError as exc:  # a declared field without a default is missing
+        raise MalformedMessage(f"{op}: {exc}") from None
+
+
+# --- what a child sends the orchestrator --------------------------------------------------------
 def _size_field() -> Any:
     """The size (bytes, item bound) of the frame a request came in: set by the child's handle,
     never by the child, so that a refused request costs its sender what decoding it cost."""
@@ -252,7 +331,7 @@ def parse_child_message(
         raise MalformedMessage(f"unexpected message of type {shown!r}")
     except ProtocolError:
         raise
-    except Exception as exc:  # noqa: BLE001 - total: nothing else escapes (MemoryError, RecursionError)
+    except Exception as exc:  # total: nothing else escapes (MemoryError, RecursionError)
         raise MalformedMessage(f"unparsable message: {exc.__class__.__name__}") from exc
 
 

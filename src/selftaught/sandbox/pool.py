@@ -56,6 +56,7 @@ from selftaught.sandbox.isolation import (
     missing_for_strict,
 )
 from selftaught.sandbox.limits import Limits, worker_environment
+from selftaught.sandbox.messages import Command, ProbeCommand
 from selftaught.sandbox.probe import EXPECTED
 
 __all__ = ["Child", "Reply", "RequestAnswer", "RequestHandler", "SandboxWarning", "WorkerLoss", "WorkerPool"]
@@ -208,7 +209,10 @@ class _PooledChild(Child):
     pool: WorkerPool | None = field(default=None, repr=False, compare=False)
 
     def run(
-        self, command: dict[str, Any], wall_s: float | None = None, on_request: RequestHandler | None = None
+        self,
+        command: Command | dict[str, Any],
+        wall_s: float | None = None,
+        on_request: RequestHandler | None = None,
     ) -> Reply:
         was_alive = self.alive
         reply = super().run(command, wall_s, on_request)
@@ -296,7 +300,7 @@ class WorkerPool:
         worker = self._worker()
         found = {p.name: p for p in worker.protections}
         with self.spawn(Limits(wall_s=30)) as child:
-            reply = child.run({"op": "probe"})
+            reply = child.run(ProbeCommand())
         report = reply.value if reply.ok and isinstance(reply.value, dict) else {}
         applied = set(report.get("applied", []))
         checks = report.get("checks", {})

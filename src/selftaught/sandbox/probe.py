@@ -14,7 +14,7 @@ import resource
 import socket
 
 
-def _denied(action) -> bool:  # noqa: ANN001 - a zero-argument callable
+def _denied(action) -> bool:
     try:
         action()
     except OSError:

@@ -124,7 +124,7 @@ def _decode(payload: bytes | bytearray, upper: int, limits: WireLimits) -> dict[
             make_text_valid(message)
     except ProtocolError:
         raise
-    except Exception as exc:  # noqa: BLE001 - JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError
+    except Exception as exc:  # JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError
         raise MalformedFrame(f"malformed message: {exc.__class__.__name__}") from exc
     if not isinstance(message, dict):
         raise MalformedFrame("message is not a JSON object")

@@ -121,7 +121,7 @@ def from_wire(value: Any, limits: WireLimits = DEFAULT_LIMITS) -> Any:
         return _Decoder(limits).decode(value, 0)
     except MalformedValue:
         raise
-    except Exception as exc:  # noqa: BLE001 - total: nothing else escapes (RecursionError, MemoryError)
+    except Exception as exc:  # total: nothing else escapes (RecursionError, MemoryError)
         raise MalformedValue(f"undecodable value: {exc.__class__.__name__}") from exc
 
 
@@ -139,6 +139,13 @@ class _Decoder:
         if depth > self.limits.max_depth:
             raise MalformedValue(f"nested deeper than {self.limits.max_depth}")
         self._count(1)
+        if isinstance(value, list):
+            return [self.decode(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            return self._object(value, depth)
+        return self._scalar(value)
+
+    def _scalar(self, value: Any) -> Any:
         if value is None or isinstance(value, bool):
             return value
         if isinstance(value, int):
@@ -153,24 +160,24 @@ class _Decoder:
             if len(value) > self.limits.max_string_chars:
                 raise MalformedValue(f"string over {self.limits.max_string_chars} characters")
             return str(value)
-        if isinstance(value, list):
-            return [self.decode(v, depth + 1) for v in value]
-        if isinstance(value, dict):
-            if len(value) == 1 and ARRAY_TAG in value:
-                return self.array(value[ARRAY_TAG])
-            if len(value) == 1 and FLOAT_TAG in value:
-                tag = value[FLOAT_TAG]
-                if not isinstance(tag, str) or tag not in _NON_FINITE:
-                    raise MalformedValue("a __float__ tag holds only 'nan', 'inf' or '-inf'")
-                return _NON_FINITE[tag]
-            self._count(len(value))  # the keys
-            decoded = {}
-            for key, item in value.items():
-                if not isinstance(key, str) or len(key) > self.limits.max_string_chars:
-                    raise MalformedValue("dictionary keys must be strings")
-                decoded[key] = self.decode(item, depth + 1)
-            return decoded
         raise MalformedValue(f"{type(value).__name__} is not a wire value")
+
+    def _object(self, value: dict[Any, Any], depth: int) -> Any:
+        """A tagged array or non-finite float, else a dictionary with string keys."""
+        if len(value) == 1 and ARRAY_TAG in value:
+            return self.array(value[ARRAY_TAG])
+        if len(value) == 1 and FLOAT_TAG in value:
+            tag = value[FLOAT_TAG]
+            if not isinstance(tag, str) or tag not in _NON_FINITE:
+                raise MalformedValue("a __float__ tag holds only 'nan', 'inf' or '-inf'")
+            return _NON_FINITE[tag]
+        self._count(len(value))  # the keys
+        decoded = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or len(key) > self.limits.max_string_chars:
+                raise MalformedValue("dictionary keys must be strings")
+            decoded[key] = self.decode(item, depth + 1)
+        return decoded
 
     def array(self, spec: Any) -> Any:
         import numpy as np

@@ -275,7 +275,7 @@ def main() -> None:
     os.chmod(scratch_root, 0o711)  # children with a uid of their own must reach their scratch
     confinement = Confinement.set_up(mode, scratch_root)  # before any import starts a thread
 
-    import numpy  # noqa: F401 - preloaded so that each forked child starts warm
+    import numpy  # preloaded so that each forked child starts warm
     import numpy.random  # noqa: F401 - numpy imports it lazily; every seeded child uses it (15-30 ms)
 
     import selftaught.helpers  # noqa: F401

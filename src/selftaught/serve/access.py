@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -107,7 +107,7 @@ def _given_token(scope: Scope, headers: dict[str, str]) -> tuple[str, str] | Non
     cookies = SimpleCookie()
     try:
         cookies.load(headers.get("cookie", ""))
-    except Exception:  # a malformed cookie header is no token
+    except CookieError:  # a malformed cookie header is no token
         return None
     if COOKIE in cookies:
         return cookies[COOKIE].value, "cookie"

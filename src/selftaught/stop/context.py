@@ -54,20 +54,17 @@ class RunContext:
         tasks: list[Task],
         pool: WorkerPool | Executor,
         backend: ModelBackend,
-        store: Store | None = None,
-        run_id: str | None = None,
+        recorder: Recorder,
         *,
-        on_progress: ProgressCallback | None = None,
         cache: ResponseSource | None = None,
         limiter: UsageLimiter | None = None,
-        attempt: int = 1,
     ) -> None:
         self.config = config
         self.tasks = tasks
         self.backend = backend
         self.cache = cache
         self.control = RunControl(limiter or UsageLimiter())
-        self.recorder = Recorder(store, run_id, attempt=attempt, on_progress=on_progress)
+        self.recorder = recorder
         self.scorer = Scorer(_as_executor(pool), scoring=config.scoring)
 
     # --- the parts' state, under the names callers know --------------------------------------

@@ -33,6 +33,7 @@ from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.messages import (
     BatchPromptRequest,
     EventRequest,
+    ImproveCommand,
     InvalidRequest,
     PromptRequest,
     Request,
@@ -206,16 +207,15 @@ def run_improver(
         return servers[-1]
 
     job = ImproverJob(
-        {
-            "op": "improve",
-            "source": improver_source,
-            "initial_solution": initial_solution,
-            "utility_str": utility.str,
-            "utility_budget": utility.budget,
-            "lm_budget": ctx.config.calls,
-            "max_responses_per_call": ctx.config.samples,
-            "seed": stable_seed("improver", ctx.config.seed, scope.stream),
-        },
+        ImproveCommand(
+            source=improver_source,
+            initial_solution=initial_solution,
+            utility_str=utility.str,
+            utility_budget=utility.budget,
+            lm_budget=ctx.config.calls,
+            max_responses_per_call=ctx.config.samples,
+            seed=stable_seed("improver", ctx.config.seed, scope.stream),
+        ),
         Limits(wall_s=timeout_s, cpu_s=int(timeout_s) + 30),
     )
     ctx.check_running()

@@ -21,6 +21,7 @@ from selftaught.models.limits import Prices, RunStopped, UsageLimiter
 from selftaught.sandbox.pool import WorkerPool
 from selftaught.stop.context import ProgressCallback, RunContext
 from selftaught.stop.loop import IterationResult, LoopState
+from selftaught.stop.recorder import Recorder
 from selftaught.store.store import Store, StoreError
 from selftaught.tasks.base import Task
 
@@ -147,6 +148,15 @@ def resolve_backend(config: RunConfig, store_path: Path) -> ModelBackend:
     return resolve_model(config.model, config.model_options(str(store_path)))
 
 
+@dataclass(frozen=True)
+class Continued:
+    """What a run continued from the store carries on: the usage it has spent (its limits go on
+    counting from there), and the attempt it is on."""
+
+    usage: UsageLimiter
+    attempt: int = 1
+
+
 def make_context(
     config: RunConfig,
     tasks: list[Task],
@@ -156,8 +166,7 @@ def make_context(
     run_id: str,
     pool: WorkerPool | Executor,
     on_progress: ProgressCallback | None = None,
-    attempt: int = 1,
-    limiter: UsageLimiter | None = None,
+    continued: Continued | None = None,
 ) -> RunContext:
     """A run context with the right cache: the recorded run's answers for replay, else the store's cache."""
     from selftaught.models.cache import RecordedResponses, ResponseCache, ResponseSource
@@ -171,21 +180,11 @@ def make_context(
         cache = RecordedResponses(store, backend.run_id)
     else:
         cache = ResponseCache(store, run_id) if config.cache else None
-    limiter = limiter or UsageLimiter(
-        config.max_calls, config.max_cost, Prices(config.price_prompt, config.price_completion)
-    )
-    return RunContext(
-        config,
-        tasks,
-        pool,
-        backend,
-        store,
-        run_id,
-        on_progress=on_progress,
-        cache=cache,
-        limiter=limiter,
-        attempt=attempt,
-    )
+    if continued is None:
+        prices = Prices(config.price_prompt, config.price_completion)
+        continued = Continued(UsageLimiter(config.max_calls, config.max_cost, prices))
+    recorder = Recorder(store, run_id, attempt=continued.attempt, on_progress=on_progress)
+    return RunContext(config, tasks, pool, backend, recorder, cache=cache, limiter=continued.usage)
 
 
 @dataclass
@@ -249,7 +248,7 @@ def close_quietly(closeable: object) -> None:
         return
     try:
         close()
-    except Exception:
+    except Exception:  # noqa: BLE001 - closing must never hide the run's own outcome
         pass
 
 

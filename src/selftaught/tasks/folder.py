@@ -298,7 +298,7 @@ class FolderTask(Task):
                 value = self._module.check(args, instance.answer, output)
             else:
                 value = self._module.check(args, output)
-        except Exception as exc:  # a malformed output may break the user's checker: it scores 0
+        except Exception as exc:  # noqa: BLE001 - a malformed output may break the user's checker: it scores 0
             self.check_errors += 1
             self.first_check_error = self.first_check_error or f"{exc.__class__.__name__}: {exc}"
             return 0.0

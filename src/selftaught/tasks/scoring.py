@@ -19,7 +19,8 @@ it again now and then follows the machine's load).
 Two scoring modes: `strict` (the default) scores each instance on its own and accepts
 only honest answers; `reference` applies the reference implementation's rules, split
 floors and loose acceptance included, to reproduce its figures and its reward-hacking
-surface on purpose (see docs/tasks.md).
+surface on purpose (see docs/tasks.md). Both share the run in children (`_Runner`, which
+says how each instance went); each has its own judge (`_judge_strict`, `_judge_reference`).
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from __future__ import annotations
 import math
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.sandbox.limits import Limits
+from selftaught.sandbox.messages import CallCommand, LoadCommand
 from selftaught.sandbox.pool import Child, WorkerPool
 from selftaught.sandbox.protocol import ProtocolError, from_wire, to_wire
 from selftaught.seeding import stable_seed
@@ -86,12 +89,12 @@ def measure_transfer(child: Child, wires: list[Any], limit: float) -> list[float
     next scoring measures again).
     """
     cap = MAX_CREDIT_SHARE * limit
-    loaded = child.run({"op": "load", "source": ECHO_SOURCE, "entry": ECHO_ENTRY}, wall_s=LOAD_TIMEOUT_S)
+    loaded = child.run(LoadCommand(ECHO_SOURCE, ECHO_ENTRY), wall_s=LOAD_TIMEOUT_S)
     if not loaded.ok:
         return None
     credits = []
     for wire in wires:
-        reply = child.run({"op": "call", "args": wire}, wall_s=LOAD_TIMEOUT_S)
+        reply = child.run(CallCommand(wire), wall_s=LOAD_TIMEOUT_S)
         if not reply.ok:
             return None
         credits.append(min(reply.elapsed_s, cap))
@@ -124,8 +127,135 @@ class _Tally:
         self.first_error = self.first_error or (kind, message)
 
 
-def _floors(rules: ReferenceRules, event: str) -> bool:
-    return rules.floor_on_timeout if event == "timeout" else rules.floor_on_error
+@dataclass(frozen=True)
+class _Answer:
+    """An instance the candidate answered in time: its decoded output and the time charged."""
+
+    output: Any
+    charged: float
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """An instance that raised, crashed, ran out of time or answered undecodably.
+
+    `event` is what the reference's rules floor on: "timeout" or "error".
+    """
+
+    event: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class _LoadFailure:
+    """The candidate did not load (in the first child or in one started after a kill): the split ends."""
+
+    kind: str | None
+    message: str | None
+
+
+class _GaveUp:
+    """An instance not run: too many children in a row were killed. It scores 0, with no error."""
+
+
+_GAVE_UP = _GaveUp()
+_Outcome = _Answer | _Failure | _LoadFailure | _GaveUp
+
+
+@dataclass
+class _Scoring:
+    """One scoring of `code` on `split`: what both judges share, and its clock."""
+
+    task: Task
+    code: str
+    split: str
+    mode: str
+    started: float
+    instances: list[Instance]
+
+    def result(self, score: float, kind: str | None, message: str | None, lenient: int = 0) -> SolutionScore:
+        elapsed = time.monotonic() - self.started
+        return SolutionScore(score, len(self.instances), kind, message, elapsed, self.mode, lenient)
+
+    def total(self, tally: _Tally, minimum: float | None = None) -> SolutionScore:
+        """The mean over every instance, raised to `minimum` if given; the first problem as the error."""
+        kind, message = tally.first_error if tally.first_error is not None else (None, None)
+        score = sum(tally.scores) / len(self.instances)
+        if minimum is not None:
+            score = max(score, minimum)
+        return self.result(score, kind, message, tally.lenient)
+
+
+class _Runner:
+    """Runs the candidate on each instance in a sandboxed child and says how each went.
+
+    The first child also measures the transfer credits. A child killed by an instance is
+    replaced for the next one (and the candidate loaded again); after GIVE_UP_AFTER_KILLS
+    kills in a row the remaining instances are not run. Closing closes the child.
+    """
+
+    def __init__(self, scoring: _Scoring, pool: WorkerPool) -> None:
+        task = scoring.task
+        self._scoring = scoring
+        self._pool = pool
+        self._limit = task.time_limit_s
+        self._per_call = _kill_grace(self._limit)
+        self._load = LoadCommand(
+            task.program(scoring.code),
+            task.entry,
+            stable_seed("solution", task.name, scoring.split, scoring.code),
+        )
+        self._wires = wire_args(task, scoring.split, scoring.instances)
+        count = len(scoring.instances)
+        cpu_s = LOAD_TIMEOUT_S + count * (self._per_call + MAX_CREDIT_SHARE * self._limit + 0.05)
+        self._limits = Limits(wall_s=LOAD_TIMEOUT_S, cpu_s=int(math.ceil(cpu_s)) + 5)
+        self._credits: list[float] | None = None
+        self._child: Child | None = None
+        self._kills = 0
+
+    def __enter__(self) -> _Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._child is not None:
+            self._child.close()
+
+    def outcomes(self) -> Iterator[tuple[int, Instance, _Outcome]]:
+        """Each instance, with how it went; a `_LoadFailure` is the last."""
+        for index, instance in enumerate(self._scoring.instances):
+            if self._kills >= GIVE_UP_AFTER_KILLS:
+                yield index, instance, _GAVE_UP
+                continue
+            if self._child is None:
+                self._child = self._pool.spawn(self._limits)
+                if self._credits is None:
+                    self._credits = transfer_credits(
+                        self._scoring.task, self._scoring.split, self._child, self._wires
+                    )
+                loaded = self._child.run(self._load, wall_s=LOAD_TIMEOUT_S)
+                if not loaded.ok:
+                    yield index, instance, _LoadFailure(loaded.error_kind, loaded.error)
+                    return
+            yield index, instance, self._call(self._child, index)
+
+    def _call(self, child: Child, index: int) -> _Answer | _Failure:
+        credit = self._credits[index] if self._credits is not None else 0.0
+        reply = child.run(CallCommand(self._wires[index]), wall_s=self._per_call + credit)
+        if not reply.ok:
+            if not child.alive:
+                self._child = None
+                self._kills += 1
+            kind = reply.error_kind or "error"
+            return _Failure("timeout" if kind == "timeout" else "error", kind, reply.error or "")
+        self._kills = 0
+        charged = max(0.0, reply.elapsed_s - credit)
+        if charged > self._limit:
+            return _Failure("timeout", "time_limit", f"{charged * 1000:.0f} ms > limit")
+        try:
+            return _Answer(from_wire(reply.value), charged)
+        except ProtocolError as exc:
+            return _Failure("error", "protocol", str(exc))
 
 
 def score_solution(
@@ -144,110 +274,77 @@ def score_solution(
     own_route = getattr(task, "score_in_sandbox", None)
     if callable(own_route):  # a task scored across several children of its own (tasks/field/shinka.py)
         return own_route(code, split, pool, scoring=scoring)
-    reference = scoring == "reference"
-    rules = task.reference_rules
     started = time.monotonic()
     instances = task.instances(split)
+    source = code if isinstance(code, str) else ""
+    run = _Scoring(task, source, split, scoring, started, instances)
+    if scoring == "reference":
+        return _judge_reference(run, pool)
+    return _judge_strict(run, pool)
 
-    def result(score: float, kind: str | None, message: str | None, lenient: int = 0) -> SolutionScore:
-        return SolutionScore(
-            score, len(instances), kind, message, time.monotonic() - started, scoring, lenient
-        )
 
-    load_value = rules.load_failure if reference else 0.0
-    if not isinstance(code, str) or not code.strip():
-        return result(load_value, "empty", "no solution source")
-    program = task.program(code)
-    seed = stable_seed("solution", task.name, split, code)
-    wires = wire_args(task, split, instances)
-    limit = task.time_limit_s
-    per_call = _kill_grace(limit)
-    cpu_s = LOAD_TIMEOUT_S + len(instances) * (per_call + MAX_CREDIT_SHARE * limit + 0.05)
-    limits = Limits(wall_s=LOAD_TIMEOUT_S, cpu_s=int(math.ceil(cpu_s)) + 5)
+def _judge_strict(run: _Scoring, pool: WorkerPool) -> SolutionScore:
+    """Each instance on its own: a failure or a malformed output scores 0 there, and the split goes on."""
+    if not run.code.strip():
+        return run.result(0.0, "empty", "no solution source")
     tally = _Tally()
-    credits: list[float] | None = None
-    child = None
-    consecutive_kills = 0
-
-    def failed(index: int, event: str, kind: str, message: str) -> SolutionScore | None:
-        """An instance that raised or ran out of time: the split's end under reference rules, else 0."""
-        tally.problem(kind, message)
-        if reference and _floors(rules, event):
-            note = f"{message} (instance {index}; the reference's rules floor the split)"
-            return result(rules.floor, kind, note, tally.lenient)
-        tally.scores.append(0.0)
-        return None
-
-    try:
-        for index, instance in enumerate(instances):
-            if consecutive_kills >= GIVE_UP_AFTER_KILLS:
+    with _Runner(run, pool) as runner:
+        for _, instance, outcome in runner.outcomes():
+            if isinstance(outcome, _LoadFailure):
+                return run.result(0.0, outcome.kind, outcome.message)
+            if isinstance(outcome, _Failure):
+                tally.problem(outcome.kind, outcome.message)
+            if not isinstance(outcome, _Answer):
                 tally.scores.append(0.0)
                 continue
-            if child is None:
-                child = pool.spawn(limits)
-                if credits is None:
-                    credits = transfer_credits(task, split, child, wires)
-                loaded = child.run(
-                    {"op": "load", "source": program, "entry": task.entry, "seed": seed},
-                    wall_s=LOAD_TIMEOUT_S,
-                )
-                if not loaded.ok:
-                    return result(load_value, loaded.error_kind, loaded.error)
-            credit = credits[index] if credits is not None else 0.0
-            reply = child.run({"op": "call", "args": wires[index]}, wall_s=per_call + credit)
-            if not reply.ok:
-                if not child.alive:
-                    child = None
-                    consecutive_kills += 1
-                kind = reply.error_kind or "error"
-                floored = failed(index, "timeout" if kind == "timeout" else "error", kind, reply.error or "")
-                if floored is not None:
-                    return floored
-                continue
-            consecutive_kills = 0
-            charged = max(0.0, reply.elapsed_s - credit)
-            if charged > limit:
-                floored = failed(index, "timeout", "time_limit", f"{charged * 1000:.0f} ms > limit")
-                if floored is not None:
-                    return floored
-                continue
             try:
-                output = from_wire(reply.value)
-            except ProtocolError as exc:
-                floored = failed(index, "error", "protocol", str(exc))
-                if floored is not None:
-                    return floored
+                value = run.task.check_timed(instance, outcome.output, outcome.charged)
+            except Exception as exc:  # noqa: BLE001 - a checker may choke on a malformed output: it scores 0
+                value = 0.0
+                tally.problem("check_error", f"{exc.__class__.__name__}: {exc}")
+            tally.scores.append(_clipped(value))
+    return run.total(tally)
+
+
+def _judge_reference(run: _Scoring, pool: WorkerPool) -> SolutionScore:
+    """The reference's rules: its load value, its floors on a raise or a timeout, its loose checks."""
+    rules = run.task.reference_rules
+    if not run.code.strip():
+        return run.result(rules.load_failure, "empty", "no solution source")
+    tally = _Tally()
+    with _Runner(run, pool) as runner:
+        for index, instance, outcome in runner.outcomes():
+            if isinstance(outcome, _LoadFailure):
+                return run.result(rules.load_failure, outcome.kind, outcome.message)
+            if isinstance(outcome, _GaveUp):
+                tally.scores.append(0.0)
                 continue
-            if not reference:
+            failure: _Failure
+            if isinstance(outcome, _Answer):
                 try:
-                    value = task.check_timed(instance, output, charged)
-                except Exception as exc:  # a checker that chokes on a malformed output: it scores 0
-                    value = 0.0
-                    tally.problem("check_error", f"{exc.__class__.__name__}: {exc}")
-                tally.scores.append(_clipped(value))
-                continue
-            try:
-                verdict = task.reference_check(instance, output, charged)
-            except SplitFloor as floor:
-                return result(floor.value, "reference_floor", f"instance {index}: {floor}", tally.lenient)
-            except Exception as exc:  # the reference ran its check inside the candidate's try block
-                floored = failed(index, "error", "check_error", f"{exc.__class__.__name__}: {exc}")
-                if floored is not None:
-                    return floored
-                continue
-            tally.scores.append(_finite(verdict.value))
-            tally.lenient += bool(verdict.lenient)
-    finally:
-        if child is not None:
-            child.close()
-    error_kind: str | None = None
-    message: str | None = None
-    if tally.first_error is not None:
-        error_kind, message = tally.first_error
-    score = sum(tally.scores) / len(instances)
-    if reference:
-        score = max(score, rules.minimum)
-    return result(score, error_kind, message, tally.lenient)
+                    verdict = run.task.reference_check(instance, outcome.output, outcome.charged)
+                except SplitFloor as floor:
+                    return run.result(
+                        floor.value, "reference_floor", f"instance {index}: {floor}", tally.lenient
+                    )
+                except Exception as exc:  # noqa: BLE001 - as the reference: checked inside the candidate's try
+                    failure = _Failure("error", "check_error", f"{exc.__class__.__name__}: {exc}")
+                else:
+                    tally.scores.append(_finite(verdict.value))
+                    tally.lenient += bool(verdict.lenient)
+                    continue
+            else:
+                failure = outcome
+            tally.problem(failure.kind, failure.message)
+            if _floors(rules, failure.event):
+                note = f"{failure.message} (instance {index}; the reference's rules floor the split)"
+                return run.result(rules.floor, failure.kind, note, tally.lenient)
+            tally.scores.append(0.0)
+    return run.total(tally, minimum=rules.minimum)
+
+
+def _floors(rules: ReferenceRules, event: str) -> bool:
+    return rules.floor_on_timeout if event == "timeout" else rules.floor_on_error
 
 
 def _finite(value: object) -> float:

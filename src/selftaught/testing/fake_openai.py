@@ -112,7 +112,7 @@ class FakeOpenAIServer:
                 self.wfile.write(body)
                 self.wfile.flush()
 
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 messages = body.get("messages", [])

@@ -286,7 +286,7 @@ class AlgoTuneTask(Task):
     def solved(self, instance: Instance, output: Any) -> float:
         try:
             return 1.0 if bool(self._instance.is_solution(instance.args[0], output)) else 0.0
-        except Exception as exc:  # a malformed answer may break the user's checker: it scores 0
+        except Exception as exc:  # noqa: BLE001 - a malformed answer may break the user's checker: it scores 0
             self.check_errors += 1
             self.first_check_error = self.first_check_error or f"{exc.__class__.__name__}: {exc}"
             return 0.0

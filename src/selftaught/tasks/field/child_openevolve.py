@@ -102,7 +102,7 @@ def _cascade(module, program_path, thresholds):
             break
         try:
             more, more_artifacts = _unpack(function(program_path))
-        except Exception as exc:  # as OpenEvolve: a later stage's failure keeps the earlier metrics
+        except Exception as exc:  # noqa: BLE001 - as OpenEvolve: a later stage's failure keeps the earlier metrics
             artifacts = dict(artifacts, **{f"stage{stage}_error": repr(exc)[:500]})
             break
         if isinstance(metrics, dict) and isinstance(more, dict):

@@ -29,6 +29,7 @@ import time
 from typing import Any
 
 from selftaught.sandbox.limits import Limits
+from selftaught.sandbox.messages import CallCommand, LoadCommand
 from selftaught.sandbox.pool import WorkerPool
 from selftaught.sandbox.protocol import ProtocolError, from_wire, to_wire
 from selftaught.tasks.base import SPLITS, Instance
@@ -122,14 +123,12 @@ class ShinkaTask(FieldTask):
         cpu = LOAD_TIMEOUT_S + len(calls) * (limit * 1.5 + 1)
         child = pool.spawn(Limits(wall_s=LOAD_TIMEOUT_S, cpu_s=int(math.ceil(cpu)) + 5))
         try:
-            loaded = child.run(
-                {"op": "load", "source": source, "entry": entry, "seed": seed}, wall_s=LOAD_TIMEOUT_S
-            )
+            loaded = child.run(LoadCommand(source, entry, seed), wall_s=LOAD_TIMEOUT_S)
             if not loaded.ok:
                 raise _Failed(loaded.error_kind or "load_error", f"{what}: {loaded.error}")
             values = []
             for args in calls:
-                reply = child.run({"op": "call", "args": to_wire(args)}, wall_s=limit)
+                reply = child.run(CallCommand(to_wire(args)), wall_s=limit)
                 if not reply.ok:
                     raise _Failed(reply.error_kind or "error", f"{what}: {reply.error_kind}: {reply.error}")
                 try:
