@@ -140,15 +140,16 @@ def forget() -> None:
 def load(plugin: Plugin, convert: Callable[[object], T], kind: str) -> T:
     """`convert(plugin.load())`; any failure, or a TypeError from `convert`, is one PluginError line.
 
-    `convert` checks the loaded object and turns it into a `kind` (raising TypeError when it
-    cannot); a plugin's own import errors and exceptions come back as the same one line.
+    `convert` checks the loaded object and turns it into what the group holds (raising
+    TypeError when it cannot); `kind` names that in the line ("a model kind"). A plugin's own
+    import errors and exceptions come back as the same one line.
     """
     try:
         return convert(plugin.load())
     except Exception as exc:  # noqa: BLE001 - any failure of a plugin's code is one line about that plugin
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         because = f"{exc.__class__.__name__}: {reason}" if reason else exc.__class__.__name__
-        raise PluginError(f"{plugin.describe()} does not give a {kind}: {because}") from exc
+        raise PluginError(f"{plugin.describe()} failed to load as {kind}: {because}") from exc
 
 
 def load_or_warn(plugin: Plugin, convert: Callable[[object], T], kind: str) -> T | None:

@@ -51,7 +51,7 @@ def executor_kind(name: str) -> ExecutorKind:
     plugin = discover(EXECUTORS).get(name)
     if plugin is None:
         raise UserInputError(f"unknown executor {name!r} (use {' or '.join(executor_names())})")
-    return load(plugin, _as_kind(name), "executor kind")
+    return load(plugin, _as_kind(name), "an executor kind")
 
 
 def starts_in_thread(name: str) -> bool:

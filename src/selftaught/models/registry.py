@@ -57,7 +57,7 @@ def model_kinds() -> list[ModelKind]:
     A plugin that fails to load is left out with one PluginWarning line.
     """
     installed = [
-        load_or_warn(plugin, _as_kind(name), "model kind")
+        load_or_warn(plugin, _as_kind(name), "a model kind")
         for name, plugin in discover(MODELS).items()
         if name not in _KINDS
     ]
@@ -73,7 +73,7 @@ def resolve_model(spec: str, options: ModelOptions | None = None) -> ModelBacken
         if plugin is None:
             known = ", ".join(sorted({*discover(MODELS), *_KINDS}))
             raise UserInputError(f"unknown model {spec!r} (known kinds: {known})")
-        kind = load(plugin, _as_kind(name), "model kind")
+        kind = load(plugin, _as_kind(name), "a model kind")
     return kind.factory(argument, options or ModelOptions())
 
 

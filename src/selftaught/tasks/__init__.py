@@ -46,7 +46,7 @@ def installed_tasks() -> list[Task]:
         if name in _REGISTERED or name in _LOADED:
             tasks.append(_REGISTERED.get(name) or _LOADED[name])
             continue
-        task = load_or_warn(discover(TASKS)[name], _as_task(name), "task")
+        task = load_or_warn(discover(TASKS)[name], _as_task(name), "a task")
         if task is not None:
             tasks.append(_LOADED.setdefault(name, task))
     return tasks
@@ -121,7 +121,7 @@ def get_task(name: str) -> Task:
         return _LOADED[name]
     plugin = discover(TASKS).get(name)
     if plugin is not None:
-        return _LOADED.setdefault(name, load(plugin, _as_task(name), "task"))
+        return _LOADED.setdefault(name, load(plugin, _as_task(name), "a task"))
     from selftaught.tasks.field import split_spec
 
     fmt, path = split_spec(name)
