@@ -75,9 +75,11 @@ class RunConfig(BaseModel):
         description="hidden instances: reference (the paper's public seeds) or fresh (drawn from a secret "
         "per run, kept in the store)",
     )
-    executor: Literal["local", "ray"] = Field(
+    executor: str = Field(
         "local",
-        description="where improvers and candidates run: a local worker pool or Ray (selftaught[ray])",
+        min_length=1,
+        description="where improvers and candidates run: local (a worker pool), ray (selftaught[ray]) or"
+        " an installed plugin's executor",
     )
     ray_address: str | None = Field(
         None, description="Ray cluster to join (HOST:PORT or ray://HOST:PORT); none: start a local one"

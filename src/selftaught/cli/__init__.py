@@ -8,13 +8,14 @@ RunConfig), progress.py (progress view and tables), common.py (consoles, shared 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+import warnings
+from typing import Annotated, Any
 
 import typer
 
 from selftaught import __version__
 from selftaught.cli.audit import audit_app
-from selftaught.cli.common import err, out
+from selftaught.cli.common import err, out, warn
 from selftaught.cli.experiment import experiment_app
 from selftaught.cli.inspection import doctor_cmd, models_cmd, runs_cmd, show_cmd
 from selftaught.cli.report import report_cmd
@@ -22,6 +23,7 @@ from selftaught.cli.run import evaluate_improver_cmd, resume, run
 from selftaught.cli.serve import serve_cmd
 from selftaught.cli.tasks import tasks_app
 from selftaught.errors import UserInputError
+from selftaught.plugins import PluginWarning
 
 __all__ = ["app", "main"]
 
@@ -63,8 +65,22 @@ app.command("report")(report_cmd)
 app.command("serve")(serve_cmd)
 
 
+def _plugin_warnings_as_lines() -> None:
+    """Show a PluginWarning as one `warning:` line, like the command line's other warnings."""
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, PluginWarning):
+            warn(str(message))
+        else:
+            shown(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+
+
 def main() -> None:
     """Entry point of the `selftaught` script."""
+    _plugin_warnings_as_lines()
     try:
         app()
     except UserInputError as exc:  # raised from deeper layers after validation

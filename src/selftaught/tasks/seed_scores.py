@@ -54,7 +54,7 @@ def cache_key(task: Task) -> str:
         task.entry,
         repr(task.time_limit_s),
         task.seed_solution(),
-        *(_source_hash(cls) for cls in type(task).__mro__ if cls.__module__.startswith("selftaught.")),
+        *(_source_hash(cls) for cls in type(task).__mro__ if cls.__module__ not in ("builtins", "abc")),
         _source_hash(scoring),
         str(getattr(task, "cache_token", "")),
     ]

@@ -60,6 +60,7 @@ class SeededTask(Task):
     """A task with a data folder and `split_sizes[split]` instances seeded `base + i`."""
 
     data_folder: str
+    data_package: str = "selftaught.tasks"  # the package whose `data_folder` holds the task's files
     split_sizes: dict[str, int]
     split_base_seeds: dict[str, int] = SPLIT_BASE_SEEDS  # instance i of split s: seed base[s] + i
 
@@ -68,7 +69,7 @@ class SeededTask(Task):
         """One instance, reproducible from its seed."""
 
     def _read(self, filename: str) -> str:
-        return resources.files("selftaught.tasks").joinpath(self.data_folder, filename).read_text()
+        return resources.files(self.data_package).joinpath(self.data_folder, filename).read_text()
 
     def seed_solution(self) -> str:
         return self._read("seed_algorithm.py")

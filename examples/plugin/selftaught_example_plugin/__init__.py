@@ -1,0 +1,1 @@
+"""An example selftaught plugin: the `canned` model kind and the `number_partition` task."""

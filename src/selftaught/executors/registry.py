@@ -1,0 +1,92 @@
+"""Executors by name (`--executor NAME`): the kinds declared in the entry-point group `selftaught.executors`.
+
+The built-ins (`local`, `ray`) are declared there by selftaught's own pyproject.toml, like
+another package's executor (selftaught/plugins.py). A kind's `start` imports what it needs,
+so naming one executor never imports the others' dependencies (Ray).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from selftaught.errors import UserInputError
+from selftaught.plugins import EXECUTORS, discover, load
+
+if TYPE_CHECKING:
+    from selftaught.executors.base import Executor
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """What starting an executor may use: a cluster address, a worker count, where warnings go."""
+
+    ray_address: str | None = None
+    n_workers: int | None = None
+    on_warning: Callable[[str], None] | None = None
+
+
+@dataclass(frozen=True)
+class ExecutorKind:
+    """A kind of executor: its name, one line about it, and how to start one with its sandbox mode.
+
+    `start_in_thread`: whether a run may start it in a thread of its own while the model
+    loads (the local pool may; Ray's daemons die with the thread that starts them).
+    """
+
+    name: str
+    description: str
+    start: Callable[[str, ExecutorOptions], Executor]
+    start_in_thread: bool = False
+
+
+def executor_names() -> list[str]:
+    """The executors that can be named: built-ins first, then installed plugins; imports none of them."""
+    return list(discover(EXECUTORS))
+
+
+def executor_kind(name: str) -> ExecutorKind:
+    """The kind called `name`; an unknown name, or a plugin that does not load, is a UserInputError."""
+    plugin = discover(EXECUTORS).get(name)
+    if plugin is None:
+        raise UserInputError(f"unknown executor {name!r} (use {' or '.join(executor_names())})")
+    return load(plugin, _as_kind(name), "an executor kind")
+
+
+def starts_in_thread(name: str) -> bool:
+    """Whether the executor `name` may start in a thread of its own (False when it cannot be loaded)."""
+    try:
+        return executor_kind(name).start_in_thread
+    except UserInputError:
+        return False  # starting it, in the caller's thread, says why
+
+
+def _as_kind(name: str) -> Callable[[object], ExecutorKind]:
+    def convert(value: object) -> ExecutorKind:
+        if not isinstance(value, ExecutorKind):
+            raise TypeError(f"expected a selftaught.executors.ExecutorKind, found {type(value).__name__}")
+        if value.name != name:
+            raise TypeError(f"its ExecutorKind is named {value.name!r}, not {name!r}")
+        return value
+
+    return convert
+
+
+def _start_local(mode: str, options: ExecutorOptions) -> Executor:
+    from selftaught.executors.local import LocalExecutor
+    from selftaught.sandbox.pool import WorkerPool
+
+    pool = WorkerPool(options.n_workers, mode=mode, on_warning=options.on_warning)
+    return LocalExecutor(pool, own_pool=True)
+
+
+def _start_ray(mode: str, options: ExecutorOptions) -> Executor:
+    from selftaught.executors.ray import RayExecutor
+
+    return RayExecutor.connect(mode, address=options.ray_address, on_warning=options.on_warning)
+
+
+# The built-in kinds, declared as entry points in pyproject.toml like any plugin's.
+LOCAL_EXECUTOR = ExecutorKind("local", "a sandboxed worker pool on this machine", _start_local, True)
+RAY_EXECUTOR = ExecutorKind("ray", "the nodes of a Ray cluster (pip install 'selftaught[ray]')", _start_ray)
