@@ -73,16 +73,24 @@ def test_a_child_joins_a_memory_cgroup_with_its_limit():
         path = cgroups.create(256 * 1024**2)
         limit_file = "memory.limit_in_bytes" if cgroups.version == 1 else "memory.max"
         assert int(Path(path, limit_file).read_text()) == 256 * 1024**2
-        read_end, write_end = os.pipe()
+        # one pipe each way: with one shared pipe the child could read back its own byte
+        joined_read, joined_write = os.pipe()
+        done_read, done_write = os.pipe()
         pid = os.fork()
         if pid == 0:
-            cgroups.join(path)
-            os.write(write_end, b"1")
-            os.read(read_end, 1)
-            os._exit(0)
-        assert os.read(read_end, 1) == b"1"
+            status = b"0"
+            try:
+                cgroups.join(path)
+                status = b"1"
+            finally:
+                os.write(joined_write, status)
+                os.read(done_read, 1)
+                os._exit(0)
+        for end in (joined_write, done_read):
+            os.close(end)
+        assert os.read(joined_read, 1) == b"1"
         members = Path(path, "cgroup.procs").read_text().split()
-        os.write(write_end, b"1")
+        os.write(done_write, b"1")
         os.waitpid(pid, 0)
         assert members == [str(pid)]
         cgroups.remove(path)
