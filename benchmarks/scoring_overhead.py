@@ -97,7 +97,7 @@ def _cpu_s(pool: WorkerPool) -> float:
     return total
 
 
-def own_compute_s(task, source: str, split: str, repeats: int = 7) -> float:  # noqa: ANN001
+def own_compute_s(task, source: str, split: str, repeats: int = 7) -> float:
     """The candidate's own compute over `split`, in this process (median of `repeats`)."""
     namespace: dict = {}
     exec(compile(task.program(source), "<candidate>", "exec"), namespace)
@@ -114,7 +114,7 @@ def own_compute_s(task, source: str, split: str, repeats: int = 7) -> float:  # 
     return _median(once, repeats)
 
 
-def whole_scorings(pool: WorkerPool, task, scorings: int) -> None:  # noqa: ANN001
+def whole_scorings(pool: WorkerPool, task, scorings: int) -> None:
     print(f"{'candidate':>9} {'split':>5} {'scoring':>10} {'own':>10} {'overhead':>10} {'cpu over':>10}")
     for name, source in (("cheap", task.seed_solution()), ("brute", BRUTE)):
         for split in ("val", "test"):
@@ -132,7 +132,7 @@ def whole_scorings(pool: WorkerPool, task, scorings: int) -> None:  # noqa: ANN0
             print(f"{name:>9} {split:>5} {_ms(wall)} {_ms(own)} {_ms(wall - own)} {_ms(cpu - own)}")
 
 
-def steps(pool: WorkerPool, task, n: int) -> None:  # noqa: ANN001
+def steps(pool: WorkerPool, task, n: int) -> None:
     split = "val"
     instances = task.instances(split)
     wires = wire_args(task, split, instances)
