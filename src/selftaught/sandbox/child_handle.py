@@ -31,7 +31,7 @@ from selftaught.sandbox.messages import (
     parse_answerable,
     parse_child_message,
 )
-from selftaught.sandbox.protocol import DEFAULT_MAX_FRAME, recv_frame, send_message
+from selftaught.sandbox.protocol import DEFAULT_MAX_FRAME, recv_frame, send_frame, send_message
 
 EXIT_GRACE_S = 0.5  # how long an `exit` may take to send before the child is killed anyway
 
@@ -76,14 +76,15 @@ class Child:
 
     def run(
         self,
-        command: Command | dict[str, Any],
+        command: Command | dict[str, Any] | bytes,
         wall_s: float | None = None,
         on_request: RequestHandler | None = None,
     ) -> Reply:
         """Send `command`, serve requests until the result arrives, kill the child on any failure.
 
         `command` is one of the declared commands (messages.py); a dict is sent as it is (tests
-        send raw, even malformed, commands).
+        send raw, even malformed, commands); bytes are a command already encoded as a frame
+        (`protocol.encode_frame`), as scoring sends each instance's call.
 
         The wall-clock budget excludes time the orchestrator reports as paused (nested work
         it does on the child's behalf, such as scoring a candidate with its own limits).
@@ -98,8 +99,11 @@ class Child:
             return Reply(False, error_kind=kind, error=error, elapsed_s=time.monotonic() - started)
 
         try:
-            sent = command if isinstance(command, dict) else command_message(command)
-            send_message(self.sock, sent, self.max_frame, deadline)
+            if isinstance(command, bytes):
+                send_frame(self.sock, command, self.max_frame, deadline)
+            else:
+                sent = command if isinstance(command, dict) else command_message(command)
+                send_message(self.sock, sent, self.max_frame, deadline)
             while True:
                 message = self._receive(deadline, answering=on_request is not None)
                 if isinstance(message, Result):

@@ -210,7 +210,7 @@ class _PooledChild(Child):
 
     def run(
         self,
-        command: Command | dict[str, Any],
+        command: Command | dict[str, Any] | bytes,
         wall_s: float | None = None,
         on_request: RequestHandler | None = None,
     ) -> Reply:

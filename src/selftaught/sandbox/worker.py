@@ -229,8 +229,8 @@ def serve_control(control: socket.socket, scratch_root: str, confinement: Confin
     children.spare = children.fork()
     while True:
         ready, _, _ = select.select([control], [], [], 0.2)
-        children.reap()
         if not ready:
+            children.reap()
             for pid in children.adopted():
                 _kill(pid)
             continue
@@ -245,11 +245,15 @@ def serve_control(control: socket.socket, scratch_root: str, confinement: Confin
             child = children.hand_out(request["limits"])
         except OSError as exc:
             control.send(json.dumps({"ok": False, "error": str(exc)}).encode())
+            children.reap()
             continue
         reply = json.dumps({"ok": True, "pid": child.pid, "scratch": child.scratch}).encode()
         socket.send_fds(control, [reply], [child.sock.fileno()])
         child.sock.close()
+        # the spawn is answered: forking the next spare and reaping the children that ended
+        # (removing a scratch directory takes up to a few ms) are off its critical path
         children.spare = children.fork()
+        children.reap()
     children.kill_all()
     if confinement.cgroups is not None:
         confinement.cgroups.close()

@@ -151,6 +151,10 @@ class RunContext:
 
         return self.scorer.score(task, code, split, record)
 
+    def prefetch_score(self, task: Task, code: object, split: str) -> None:
+        """Start scoring `code` now, because an improver is about to ask (recorded only when it does)."""
+        self.scorer.prefetch(task, code, split)
+
     # --- recording -----------------------------------------------------------------------------
     def progress(self, phase: str | None = None) -> None:
         self.recorder.progress(phase)

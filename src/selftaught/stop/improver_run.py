@@ -112,9 +112,11 @@ class _RequestServer:
                 answers = self.model.prompt(
                     request.expertise, request.message, request.n_responses, request.temperature
                 )
+                self._prefetch(answers)
                 return RequestAnswer(True, answers)
             if isinstance(request, BatchPromptRequest):
                 answers = self.model.batch_prompt(request.expertise, request.messages, request.temperature)
+                self._prefetch(answers)
                 return RequestAnswer(True, answers)
         except BudgetExceeded as exc:
             refusal = RequestAnswer(False, error=str(exc), error_type="budget")
@@ -128,6 +130,14 @@ class _RequestServer:
             False, error=f"unknown request {type(request).__name__}", error_type="invalid"
         )
         return self._refuse("invalid", request, refusal)
+
+    def _prefetch(self, answers: list[str]) -> None:
+        """Eager scoring: the answers' code blocks start scoring now, while they travel to the
+        improver, if its utility can score them (a task's utility; not the meta-utility, whose
+        evaluations cost model calls) and it has utility calls left to ask for them."""
+        prefetch = getattr(self.utility, "prefetch", None)
+        if prefetch is not None and self.utility_uses < self.utility.budget:
+            prefetch(answers)
 
     def _refuse(self, resource: str, request: Request, answer: RequestAnswer) -> RequestAnswer:
         """Count one refused request against `resource`, then against the cap."""

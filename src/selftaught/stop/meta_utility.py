@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 
+from selftaught.helpers import extract_code
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.improver_run import ImproverOutcome, run_improver
 from selftaught.tasks.base import Task
@@ -35,6 +36,15 @@ class TaskUtility:
 
     def score(self, code: object, scope: Scope) -> float:
         return self.ctx.score(self.task, code, self.split, scope).score
+
+    def prefetch(self, answers: list[str]) -> None:
+        """Start scoring the code blocks of model answers an improver just received (eager scoring):
+        what it will most likely ask `utility` for next. Scoring is pure, so nothing but CPU is spent
+        on a block it never asks for, and nothing is recorded for it."""
+        for answer in answers:
+            code = extract_code(answer) if isinstance(answer, str) else None
+            if code:
+                self.ctx.prefetch_score(self.task, code, self.split)
 
 
 @dataclass

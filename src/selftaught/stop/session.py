@@ -238,6 +238,7 @@ def execute_stop(
 
 def finish(ctx: RunContext, ending: Ending) -> None:
     """Write what is pending and the run's final status."""
+    ctx.scorer.close()  # prefetched scores nobody asked for are not recorded
     ctx.recorder.flush_all()
     if ctx.store is not None and ctx.run_id is not None:
         ctx.store.set_run_status(ctx.run_id, ending.status, ending.reason)

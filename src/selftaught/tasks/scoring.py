@@ -28,14 +28,14 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import CallCommand, LoadCommand
+from selftaught.sandbox.messages import CallCommand, LoadCommand, command_message
 from selftaught.sandbox.pool import Child, WorkerPool
-from selftaught.sandbox.protocol import ProtocolError, from_wire, to_wire
+from selftaught.sandbox.protocol import ProtocolError, encode_frame, from_wire, to_wire
 from selftaught.seeding import stable_seed
 from selftaught.tasks.base import SCORING_MODES, Instance, ReferenceRules, SplitFloor, Task
 
@@ -47,6 +47,9 @@ ECHO_ENTRY = "_selftaught_echo"
 ECHO_SOURCE = f"def {ECHO_ENTRY}(*args):\n    return None\n"
 
 _WIRE_CACHE: weakref.WeakKeyDictionary[Task, dict[str, list[Any]]] = weakref.WeakKeyDictionary()
+_FRAME_CACHE: weakref.WeakKeyDictionary[Task, dict[str, list[bytes | CallCommand]]] = (
+    weakref.WeakKeyDictionary()
+)
 _CREDIT_CACHE: weakref.WeakKeyDictionary[Task, dict[str, tuple[float, list[float]]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -79,11 +82,33 @@ def wire_args(task: Task, split: str, instances: list[Instance]) -> list[Any]:
     per_task = _WIRE_CACHE.setdefault(task, {})
     if split not in per_task or len(per_task[split]) != len(instances):
         per_task[split] = [to_wire(list(instance.args)) for instance in instances]
+        _FRAME_CACHE.setdefault(task, {}).pop(split, None)
     return per_task[split]
 
 
-def measure_transfer(child: Child, wires: list[Any], limit: float) -> list[float] | None:
+def call_frames(task: Task, split: str, wires: list[Any]) -> list[bytes | CallCommand]:
+    """Each instance's call as a frame, encoded once per task and split (from `wire_args`'s wires).
+
+    A call too large for a frame stays a command: sending it fails the call, as it always did.
+    """
+    per_task = _FRAME_CACHE.setdefault(task, {})
+    if split not in per_task or len(per_task[split]) != len(wires):
+        per_task[split] = [_call_frame(wire) for wire in wires]
+    return per_task[split]
+
+
+def _call_frame(wire: Any) -> bytes | CallCommand:
+    command = CallCommand(wire)
+    try:
+        return encode_frame(command_message(command))
+    except ProtocolError:
+        return command
+
+
+def measure_transfer(child: Child, wires: Sequence[Any], limit: float) -> list[float] | None:
     """Round-trip time of each instance's arguments through a trusted echo (no candidate code yet).
+
+    `wires` are the instances' arguments in wire form, or their calls (`call_frames`).
 
     None if the echo could not be measured (the candidate then gets no credit, and the
     next scoring measures again).
@@ -94,14 +119,15 @@ def measure_transfer(child: Child, wires: list[Any], limit: float) -> list[float
         return None
     credits = []
     for wire in wires:
-        reply = child.run(CallCommand(wire), wall_s=LOAD_TIMEOUT_S)
+        command = wire if isinstance(wire, bytes | CallCommand) else CallCommand(wire)
+        reply = child.run(command, wall_s=LOAD_TIMEOUT_S)
         if not reply.ok:
             return None
         credits.append(min(reply.elapsed_s, cap))
     return credits
 
 
-def transfer_credits(task: Task, split: str, child: Child, wires: list[Any]) -> list[float]:
+def transfer_credits(task: Task, split: str, child: Child, wires: Sequence[Any]) -> list[float]:
     """Each instance's transfer credit: measured with `child`, then reused for CREDIT_MAX_AGE_S."""
     per_task = _CREDIT_CACHE.setdefault(task, {})
     known = per_task.get(split)
@@ -206,7 +232,7 @@ class _Runner:
             task.entry,
             stable_seed("solution", task.name, scoring.split, scoring.code),
         )
-        self._wires = wire_args(task, scoring.split, scoring.instances)
+        self._calls = call_frames(task, scoring.split, wire_args(task, scoring.split, scoring.instances))
         count = len(scoring.instances)
         cpu_s = LOAD_TIMEOUT_S + count * (self._per_call + MAX_CREDIT_SHARE * self._limit + 0.05)
         self._limits = Limits(wall_s=LOAD_TIMEOUT_S, cpu_s=int(math.ceil(cpu_s)) + 5)
@@ -231,7 +257,7 @@ class _Runner:
                 self._child = self._pool.spawn(self._limits)
                 if self._credits is None:
                     self._credits = transfer_credits(
-                        self._scoring.task, self._scoring.split, self._child, self._wires
+                        self._scoring.task, self._scoring.split, self._child, self._calls
                     )
                 loaded = self._child.run(self._load, wall_s=LOAD_TIMEOUT_S)
                 if not loaded.ok:
@@ -241,7 +267,7 @@ class _Runner:
 
     def _call(self, child: Child, index: int) -> _Answer | _Failure:
         credit = self._credits[index] if self._credits is not None else 0.0
-        reply = child.run(CallCommand(self._wires[index]), wall_s=self._per_call + credit)
+        reply = child.run(self._calls[index], wall_s=self._per_call + credit)
         if not reply.ok:
             if not child.alive:
                 self._child = None
