@@ -146,7 +146,7 @@ def load(plugin: Plugin, convert: Callable[[object], T], kind: str) -> T:
     """
     try:
         return convert(plugin.load())
-    except Exception as exc:  # noqa: BLE001 - any failure of a plugin's code is one line about that plugin
+    except Exception as exc:  # any failure of a plugin's code is one line about that plugin
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         because = f"{exc.__class__.__name__}: {reason}" if reason else exc.__class__.__name__
         raise PluginError(f"{plugin.describe()} failed to load as {kind}: {because}") from exc

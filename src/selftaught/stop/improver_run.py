@@ -56,6 +56,9 @@ class TrustedUtility(Protocol):
 
     def score(self, code: object, scope: Scope) -> float: ...
 
+    def restart(self) -> None:
+        """The improver run starts again (its worker was lost): per-run state starts over."""
+
 
 @dataclass
 class ImproverOutcome:
@@ -213,6 +216,8 @@ def run_improver(
     servers: list[_RequestServer] = []
 
     def make_server() -> _RequestServer:  # a rescheduled run starts again with fresh budgets
+        if servers:
+            utility.restart()
         servers.append(_RequestServer(ctx, utility, scope, improver_source))
         return servers[-1]
 

@@ -14,7 +14,7 @@ deterministic stream, so results do not depend on the order answers arrive in.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -36,6 +36,9 @@ class TaskUtility:
 
     def score(self, code: object, scope: Scope) -> float:
         return self.ctx.score(self.task, code, self.split, scope).score
+
+    def restart(self) -> None:
+        """Nothing to start over: scores are memoized by code, not numbered."""
 
     def prefetch(self, answers: list[str]) -> None:
         """Start scoring the code blocks of model answers an improver just received (eager scoring):
@@ -173,21 +176,52 @@ def meta_utility_text(ctx: RunContext) -> str:
 
 
 class MetaUtility:
-    """The utility an improver gets when it improves an improver: validation meta-utility."""
+    """The utility an improver gets when it improves an improver: validation meta-utility.
+
+    Its calls are numbered (`meta1`, `meta2`, ...: their streams). An improver run redone after
+    its sandbox worker was lost (`restart`) numbers its calls from 1 again and gets the
+    evaluations the lost try already made (or is still making) for the same code, so a redo
+    records what a run without the loss records, and pays nothing twice.
+    """
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.str = meta_utility_text(ctx)
         self.budget = ctx.config.meta_utility_budget
         self.calls = 0
+        self._made: dict[int, tuple[str, Future[float]]] = {}  # call number -> (code, its score)
         self._lock = threading.Lock()
+
+    def restart(self) -> None:
+        with self._lock:
+            self.calls = 0
 
     def score(self, code: object, scope: Scope) -> float:
         if not isinstance(code, str) or not code.strip():
             return 0.0
         with self._lock:
             self.calls += 1
+            made = self._made.get(self.calls)
+            if made is not None and made[0] == code:
+                future, mine = made[1], False
+            else:
+                if made is not None:  # a redo that asks otherwise: a number no try has used
+                    self.calls = max(self._made) + 1
+                future, mine = Future(), True
+                self._made[self.calls] = (code, future)
             call = self.calls
+        if not mine:
+            return future.result()
+        try:
+            future.set_result(self._evaluate(code, scope, call))
+        except BaseException as exc:
+            future.set_exception(exc)
+            with self._lock:  # a stopped run, not a score: a redo evaluates again
+                self._made.pop(call, None)
+            raise
+        return future.result()
+
+    def _evaluate(self, code: str, scope: Scope, call: int) -> float:
         evaluation = evaluate_improver(
             self.ctx, code, ("val",), scope, "meta_call", f"meta{call}", meta_call=call
         )
