@@ -101,6 +101,20 @@ def test_a_finished_arena_again_asks_no_model_and_prints_the_same(finished):
     assert resumed == data and _calls(store) == before
 
 
+def test_the_report_plots_each_repeats_score_against_its_calls_as_the_arena_recorded(finished, tmp_path):
+    from selftaught.report import collect_report, render_report
+    from selftaught.store.store import Store
+
+    store, _, data = finished
+    with Store.open_existing(store) as db:
+        report = collect_report(db, data["id"])
+    got = sorted((p.arm, p.calls, round(p.test, 9)) for p in report.arena)
+    expected = sorted((r["arm"], r["calls"], round(r["test"], 9)) for r in data["repeats"])
+    assert got == expected and len(got) == 5 * 5
+    page = render_report(report)
+    assert "Arena: test score against calls used" in page and page.count("<svg") >= 1
+
+
 def test_replay_reproduces_the_arena_without_the_model(finished):
     store, arms, data = finished
     paid = _calls(store)[1]

@@ -62,6 +62,7 @@ def test_templates_mark_safe_only_our_own_markup():
                 uses.append((template.name, line.strip()))
                 assert "{#" in lines[number - 1] and "|safe" in lines[number - 1], (template.name, line)
     assert sorted(uses) == [
+        ("experiment.html.j2", '<div class="plot">{{ arena_plot|safe }}</div>'),
         ("iterations.html.j2", '<div class="plot">{{ plot|safe }}</div>'),
         ("page.html.j2", "<script>{{ packed_script|safe }}</script>"),
         ("productivity.html.j2", '<div class="plot">{{ plot|safe }}</div>'),

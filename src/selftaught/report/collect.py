@@ -14,6 +14,7 @@ from typing import Any
 
 from selftaught.helpers import extract_code
 from selftaught.models.limits import Prices
+from selftaught.report.arena_points import arena_points
 from selftaught.report.data import (
     ArmView,
     Candidate,
@@ -108,6 +109,7 @@ def collect_report(store: ReadQueries, run_id: str) -> ReportData:
         texts=dict(texts),
         tasks=tasks,
         arms=_arms(raw_runs),
+        arena=arena_points(runs, scores),
         productivity=collect_productivity(store, run_id, config),
     )
 

@@ -152,4 +152,5 @@ class ReportData:
     texts: dict[str, str]  # every source and answer shown, by hash, each once
     tasks: list[str] = field(default_factory=list)
     arms: list[ArmView] = field(default_factory=list)  # experiments: per arm and task
+    arena: list[Any] = field(default_factory=list)  # arena_points.ArenaPoint per arena repeat
     productivity: ProductivityView | None = None  # held-out caveat, metaproductivity, cost per gain

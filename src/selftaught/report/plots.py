@@ -133,3 +133,34 @@ def _draw_cost(curve: list[dict]) -> str:
             axes.set_ylabel("meta-utility")
             axes.legend(fontsize=7)
     return _svg(figure)
+
+
+def arena_svg(points: list) -> str:
+    """Each arena repeat's test score against the model calls it used, per arm, with each arm's mean."""
+    key = ("arena", tuple((p.arm, p.repeat, p.calls, p.test) for p in points))
+    with _drawing:
+        svg = _plots.get(key)
+        if svg is None:
+            svg = _plots[key] = _draw_arena(points)
+            while len(_plots) > KEEP_PLOTS:
+                _plots.popitem(last=False)
+    return svg
+
+
+def _draw_arena(points: list) -> str:
+    figure = _figure()
+    axes = figure.add_subplot()
+    arms = sorted({p.arm for p in points})
+    for index, arm in enumerate(arms):
+        mine = [p for p in points if p.arm == arm]
+        color = f"C{index % 10}"
+        axes.scatter([p.calls for p in mine], [p.test for p in mine], color=color, alpha=0.4, s=14)
+        mean_calls = sum(p.calls for p in mine) / len(mine)
+        mean_test = sum(p.test for p in mine) / len(mine)
+        axes.scatter([mean_calls], [mean_test], color=color, marker="D", s=50, label=f"{arm} (mean)")
+    axes.set_xlabel("model calls used by the repeat")
+    axes.set_ylabel("test score")
+    axes.set_ylim(-0.02, 1.02)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _svg(figure)

@@ -19,7 +19,7 @@ from selftaught.report.diff import diff_html
 from selftaught.report.explain import explain_run
 from selftaught.report.failures import classify
 from selftaught.report.html import MAX_ERROR_CHARS, TextRefs, fmt, render, when
-from selftaught.report.plots import cost_curve_svg, meta_utility_svg
+from selftaught.report.plots import arena_svg, cost_curve_svg, meta_utility_svg
 from selftaught.report.texts import anchor, plan_texts
 
 
@@ -221,8 +221,10 @@ def productivity_section(data: ReportData, refs: TextRefs) -> Markup:
 
 
 def experiment_section(data: ReportData, refs: TextRefs) -> Markup:
-    """Experiments: every arm's test meta-utility per task, from the improver runs it recorded."""
-    return render("experiment.html.j2", data=data)
+    """Experiments: every arm's test meta-utility per task, from the improver runs it recorded;
+    for an arena, each repeat's test score against the calls it used."""
+    plot = arena_svg(data.arena) if data.arena else ""
+    return render("experiment.html.j2", data=data, arena_plot=plot)
 
 
 def config_section(data: ReportData, refs: TextRefs) -> Markup:
