@@ -45,11 +45,11 @@ class RunResult:
     store_path: Path
     already_finished: bool = False
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "status": self.status,
-            "iterations": [r.as_json() for r in self.iterations],
+            "iterations": [r.to_json() for r in self.iterations],
         }
 
 
@@ -67,7 +67,7 @@ class EvaluationResult:
     failed_runs: int = 0
     store_path: Path = Path()
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "status": self.status,

@@ -75,3 +75,18 @@ def test_ctrl_c_during_the_strategies_audit_is_recorded_interrupted(tmp_path, mo
         strategies.audit_strategies(store, subject, CONFIG)
     (audit,) = [r for r in store.runs() if r.kind == "audit"]
     assert (audit.status, audit.reason) == ("interrupted", "interrupted by the user")
+
+
+def test_every_public_result_has_one_json_method():
+    from selftaught.api import EvaluationResult, RunResult
+    from selftaught.arena.table import ArenaResult
+    from selftaught.audits.circumvention import CircumventionResult
+    from selftaught.audits.strategies import StrategiesResult
+    from selftaught.experiments.api import CompareResult, MultiRunResult, RecursionResult, TransferResult
+    from selftaught.runs.calls import JsonResult
+
+    results = [RunResult, EvaluationResult, TransferResult, CompareResult, RecursionResult, MultiRunResult]
+    for result in [*results, ArenaResult, CircumventionResult, StrategiesResult]:
+        assert callable(getattr(result, "to_json", None)), result
+        assert not hasattr(result, "as_json"), result
+        assert issubclass(result, JsonResult)

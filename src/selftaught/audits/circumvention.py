@@ -45,7 +45,7 @@ class CircumventionResult:
     no_code: int
     store_path: Path
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "status": self.status,

@@ -45,7 +45,7 @@ class LabelledImprover:
     labels: dict[str, list[tuple[int, str]]]  # strategy -> (line, text) evidence
     judge: list[str] | None = None
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "iteration": self.source.iteration,
             "role": self.source.role,
@@ -75,13 +75,13 @@ class StrategiesResult:
     def judge_counts(self) -> dict[str, int]:
         return count_labels(i.judge or [] for i in self.improvers)
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "status": self.status,
             "subject_run_id": self.subject_run_id,
             "judge": self.judge_model,
-            "improvers": [i.as_json() for i in self.improvers],
+            "improvers": [i.to_json() for i in self.improvers],
             "counts": self.counts,
             "judge_counts": self.judge_counts if self.judge_model else None,
             "counts_by_iteration": [

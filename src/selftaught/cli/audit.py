@@ -147,7 +147,7 @@ def circumvention_cmd(
                 f"{result.status}: {result.reason}; run the same command again to go on", highlight=False
             )
     if as_json:
-        payload: dict[str, Any] = {"audits": [r.as_json() for r in results]}
+        payload: dict[str, Any] = {"audits": [r.to_json() for r in results]}
         payload["warning_minus_seed"] = difference.to_json() if difference else None
         print(json.dumps(payload))
     else:
@@ -188,7 +188,7 @@ def hacking_cmd(
     except UserInputError as exc:
         raise fail(str(exc)) from None
     if as_json:
-        print(json.dumps(result.as_json(), default=str))
+        print(json.dumps(result.to_json(), default=str))
         return
     table = Table(title=f"reward hacking in run {run_id} ({result.run.kind}, scoring {result.scoring})")
     columns = ("iteration", "improver runs", "val>test gap", "rejected answers", "impossible scores",
@@ -269,7 +269,7 @@ def strategies_cmd(
     except UserInputError as exc:
         raise fail(str(exc)) from None
     if as_json:
-        print(json.dumps(result.as_json()))
+        print(json.dumps(result.to_json()))
         return
     table = Table(title=f"strategies of the improvers in run {run_id} (audit run {result.run_id})")
     for column in (

@@ -1,7 +1,7 @@
 """What every public call shares: the hooks it takes, what `on_start` is told, and the result protocol.
 
 `start_run`, `resume_run`, `evaluate_improver`, the experiments and the audits all take one
-`RunHooks` (every callback optional) and return a result with a `status` and `to_json()`.
+`RunHooks` (every callback optional) and return a result with `to_json()` (`JsonResult`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from selftaught.stop.loop import IterationResult
@@ -51,13 +51,12 @@ class RunHooks:
         return replace(self, **{k: v for k, v in callbacks.items() if v is not None})
 
 
-class RunOutcome(Protocol):
-    """What every public call returns: how the run ended, and its JSON form (what `--json` prints)."""
+@runtime_checkable
+class JsonResult(Protocol):
+    """What every public call returns: a named result whose `to_json()` is what `--json` prints.
 
-    @property
-    def run_id(self) -> str: ...
-
-    @property
-    def status(self) -> str: ...
+    The runs' results (`RunResult`, `EvaluationResult`, the audits') also carry `run_id`, `status`
+    and `reason`; an experiment raises instead of ending with a status other than finished.
+    """
 
     def to_json(self) -> dict[str, Any]: ...
