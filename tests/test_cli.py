@@ -218,8 +218,8 @@ def test_models_lists_every_kind():
 def test_config_file_sets_the_run_and_command_line_options_win(tmp_path):
     config = tmp_path / "run.toml"
     config.write_text(
-        f'model = "script:{EXAMPLE_MODEL}"\niterations = 3\nn_tests = 1\nsamples = 2\ncalls = 1\n'
-        'tasks = ["parity_noise"]\nmax_retries = 2\n'
+        f'[model]\nmodel = "script:{EXAMPLE_MODEL}"\nmax_retries = 2\n'
+        '[algorithm]\niterations = 3\nn_tests = 1\nsamples = 2\ncalls = 1\ntasks = ["parity_noise"]\n'
     )
     store = tmp_path / "s.db"
     result = run_cli("run", "--config", str(config), "--iterations", "1", "--store", str(store), "--json")
@@ -232,10 +232,19 @@ def test_config_file_sets_the_run_and_command_line_options_win(tmp_path):
     assert recorded["model"] == f"script:{EXAMPLE_MODEL}"
 
 
-@pytest.mark.parametrize("text", ["iterations = 'many'\n", "no_such_setting = 1\n", "iterations = \n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "iterations = 'many'\n",
+        "no_such_setting = 1\n",
+        "iterations = \n",
+        "max_calls = 3\n",  # a setting of [budgets]
+        "[budgets]\nmax_calls = 0\n",
+    ],
+)
 def test_bad_config_files_exit_2_and_write_nothing(tmp_path, text):
     config = tmp_path / "run.toml"
-    config.write_text(f'model = "script:{EXAMPLE_MODEL}"\n' + text)
+    config.write_text(f'[model]\nmodel = "script:{EXAMPLE_MODEL}"\n[algorithm]\n' + text)
     store = tmp_path / "s.db"
     result = run_cli("run", "--config", str(config), "--store", str(store))
     assert result.returncode == 2 and result.stderr.startswith("error:"), result.stderr
@@ -264,7 +273,9 @@ def test_evaluate_improver_takes_every_run_setting_from_options_file_and_environ
     improver = tmp_path / "paper_improver.py"
     improver.write_text(PAPER_STYLE_IMPROVER)
     config = tmp_path / "eval.toml"
-    config.write_text("n_tests = 2\nsamples = 2\ncalls = 1\nmax_retries = 2\nseed = 9\n")
+    config.write_text(
+        "[algorithm]\nn_tests = 2\nsamples = 2\ncalls = 1\nseed = 9\n[model]\nmax_retries = 2\n"
+    )
     store = tmp_path / "s.db"
     env = {**os.environ, "SELFTAUGHT_MODEL": f"script:{EXAMPLE_MODEL}"}
     args = ["evaluate-improver", str(improver), "--config", str(config), "--store", str(store), "--json"]

@@ -19,6 +19,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 if TYPE_CHECKING:
     from selftaught.api import (
         EvaluationResult,
+        RunHooks,
         RunResult,
         RunStart,
         evaluate_improver,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EvaluationResult",
     "RunConfig",
+    "RunHooks",
     "RunResult",
     "RunStart",
     "RunStore",

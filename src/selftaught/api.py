@@ -19,37 +19,19 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from selftaught.config import RESUMABLE_SETTINGS, RunConfig, load_config
 from selftaught.errors import UserInputError
 from selftaught.executors.base import Executor
+from selftaught.runs.calls import IterationCallback, RunHooks, RunStart, Status, WarningCallback
+from selftaught.runs.session import RunSession, StoreLike
 from selftaught.sandbox.pool import WorkerPool
-from selftaught.stop.context import ProgressCallback
 from selftaught.stop.loop import IterationResult
-from selftaught.stop.session import Continued, Ending, ExecutorStart, Status, WarningCallback
+from selftaught.stop.recorder import ProgressCallback
 from selftaught.store.store import Store, default_store_path
 
-if TYPE_CHECKING:
-    from selftaught.stop.context import RunContext
-    from selftaught.tasks.base import Task
-
-StoreLike = Store | str | os.PathLike[str] | None
-IterationCallback = Callable[[IterationResult], None]
-
 RESUMABLE = frozenset(RESUMABLE_SETTINGS)
-
-
-@dataclass(frozen=True)
-class RunStart:
-    """Told to `on_start` once a run is recorded and about to work."""
-
-    run_id: str
-    store_path: Path
-    model: str
-    tasks: tuple[str, ...]
-    first_iteration: int
-    iterations: int
 
 
 @dataclass(frozen=True)
@@ -63,11 +45,11 @@ class RunResult:
     store_path: Path
     already_finished: bool = False
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "status": self.status,
-            "iterations": [r.as_json() for r in self.iterations],
+            "iterations": [r.to_json() for r in self.iterations],
         }
 
 
@@ -85,7 +67,7 @@ class EvaluationResult:
     failed_runs: int = 0
     store_path: Path = Path()
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "status": self.status,
@@ -101,7 +83,7 @@ def open_store(path: str | os.PathLike[str] | None = None, *, create: bool = Fal
 
     Without `create`, a missing file is a UserInputError rather than a new empty store.
     """
-    from selftaught.stop.session import open_store as _open
+    from selftaught.runs.start import open_store as _open
 
     return _open(Path(path) if path is not None else default_store_path(), must_exist=not create)
 
@@ -117,91 +99,12 @@ def check_improver(source: str, label: str = "improver") -> None:
         raise UserInputError(f"improver file {label!r} defines no top-level improve_algorithm function")
 
 
-@dataclass
-class _Hooks:
-    on_progress: ProgressCallback | None = None
-    on_iteration: IterationCallback | None = None
-    on_start: Callable[[RunStart], None] | None = None
-    on_warning: WarningCallback | None = None
-
-
-class _Resources:
-    """Backend, pool and store of one call, opened in the order that leaves nothing behind on bad input."""
-
-    def __init__(
-        self, config: RunConfig, store: StoreLike, pool: WorkerPool | Executor | None, hooks: _Hooks
-    ) -> None:
-        from selftaught.stop.session import open_store as _open
-        from selftaught.stop.session import resolve_backend
-
-        self.store_path = store.path if isinstance(store, Store) else Path(store or default_store_path())
-        starting = None if pool is not None else ExecutorStart(config)  # overlaps the backend's start
-        try:
-            self.backend = resolve_backend(config, self.store_path)
-        except BaseException:
-            if starting is not None:
-                starting.discard()
-            raise
-        self.own_pool = pool is None
-        try:
-            # the sandbox first: a strict-mode refusal must not leave a store behind
-            self.pool: WorkerPool | Executor = pool if pool is not None else _started(starting, hooks)
-            try:
-                self.own_store = not isinstance(store, Store)
-                self.store = store if isinstance(store, Store) else _open(self.store_path)
-            except BaseException:
-                if self.own_pool:
-                    self.pool.close()
-                raise
-        except BaseException:
-            self.close_backend()
-            raise
-
-    def context(
-        self,
-        config: RunConfig,
-        tasks: list[Task],
-        run_id: str,
-        on_progress: ProgressCallback | None,
-        continued: Continued | None = None,
-    ) -> RunContext:
-        """The run context over these resources (`continued`: a resumed run's usage so far and attempt)."""
-        from selftaught.stop.session import make_context
-
-        return make_context(
-            config,
-            tasks,
-            backend=self.backend,
-            store=self.store,
-            run_id=run_id,
-            pool=self.pool,
-            on_progress=on_progress,
-            continued=continued,
-        )
-
-    def close_backend(self) -> None:
-        from selftaught.stop.session import close_quietly
-
-        close_quietly(self.backend)
-
-    def close(self) -> None:
-        from selftaught.stop.session import close_quietly
-
-        if self.own_pool:
-            close_quietly(self.pool)
-        self.close_backend()
-
-
-def _started(starting: ExecutorStart | None, hooks: _Hooks) -> Executor:
-    assert starting is not None
-    return starting.result(hooks.on_warning)
-
-
 def start_run(
     config: RunConfig,
     *,
     store: StoreLike = None,
     pool: WorkerPool | Executor | None = None,
+    hooks: RunHooks | None = None,
     on_progress: ProgressCallback | None = None,
     on_iteration: IterationCallback | None = None,
     on_start: Callable[[RunStart], None] | None = None,
@@ -211,35 +114,32 @@ def start_run(
 
     `store` is a Store or a path (default: $SELFTAUGHT_STORE or ./selftaught.db); `pool` an
     already started WorkerPool or executor to use (and leave open), else one is started and closed.
+    `hooks` (or its callbacks by keyword) hear about progress, iterations, the start and warnings.
     """
-    from selftaught.stop.session import execute_stop, resolve_tasks
+    from selftaught.runs.start import resolve_tasks
+    from selftaught.stop.loop import LoopState, run_stop
+    from selftaught.stop.seed import seed_improver_source
 
     config, tasks = resolve_tasks(config)
-    hooks = _Hooks(on_progress, on_iteration, on_start, on_warning)
-    res = _Resources(config, store, pool, hooks)
-    try:
-        run_id = res.store.new_run(
-            "stop", config.model_dump(), config.model, getattr(res.backend, "identity", None)
-        )
-        if on_start:
-            on_start(
-                RunStart(
-                    run_id, res.store_path, config.model, tuple(t.name for t in tasks), 0, config.iterations
-                )
-            )
-        ctx = res.context(config, tasks, run_id, on_progress)
-        ending = execute_stop(ctx, None, on_iteration)
-    finally:
-        res.close()
-    return _run_result(run_id, ending, res.store_path)
+    hooks = (hooks or RunHooks()).merged(
+        on_progress=on_progress, on_iteration=on_iteration, on_start=on_start, on_warning=on_warning
+    )
+    state = LoopState(seed_improver_source())
+    with RunSession(config, store=store, pool=pool, hooks=hooks) as session:
+        run_id = session.record("stop", config.model_dump())
+        names = tuple(t.name for t in tasks)
+        hooks.started(RunStart(run_id, session.store_path, config.model, names, 0, config.iterations))
+        run_stop(session.context(tasks), on_iteration=hooks.on_iteration, state=state)
+    return RunResult(run_id, session.status, session.reason, tuple(state.results), session.store_path)
 
 
-def resume_run(
+def resume_run(  # noqa: PLR0913 - a public entry point: the run's hooks, each by keyword
     store: StoreLike,
     run_id: str,
     *,
     overrides: Mapping[str, Any] | None = None,
     pool: WorkerPool | Executor | None = None,
+    hooks: RunHooks | None = None,
     on_progress: ProgressCallback | None = None,
     on_iteration: IterationCallback | None = None,
     on_start: Callable[[RunStart], None] | None = None,
@@ -250,8 +150,9 @@ def resume_run(
     `overrides` may change the settings in config.RESUMABLE_SETTINGS (limits, transport), nothing
     that changes what the run computes.
     """
+    from selftaught.runs.start import Continued, resolve_tasks
+    from selftaught.stop.loop import run_stop
     from selftaught.stop.resume import load_resume_point, usage_so_far
-    from selftaught.stop.session import execute_stop, resolve_tasks
 
     db = store if isinstance(store, Store) else open_store(store)
     point = load_resume_point(db, run_id)
@@ -265,33 +166,19 @@ def resume_run(
     config, tasks = resolve_tasks(config)
     if point.done:
         return RunResult(run_id, "finished", None, tuple(point.state.results), db.path, already_finished=True)
-    res = _Resources(config, db, pool, _Hooks(on_progress, on_iteration, on_start, on_warning))
-    try:
+    hooks = (hooks or RunHooks()).merged(
+        on_progress=on_progress, on_iteration=on_iteration, on_start=on_start, on_warning=on_warning
+    )
+    with RunSession(config, store=db, pool=pool, hooks=hooks) as session:
         note = f"resumed (attempt {point.attempt})" + (f" with {overrides}" if overrides else "")
-        db.set_run_status(run_id, "running", note)
-        if on_start:
-            on_start(
-                RunStart(
-                    run_id,
-                    db.path,
-                    config.model,
-                    tuple(t.name for t in tasks),
-                    point.state.next_iteration,
-                    config.iterations,
-                )
-            )
-        ctx = res.context(
-            config,
-            tasks,
-            run_id,
-            on_progress,
-            Continued(usage_so_far(db, run_id, config), attempt=point.attempt),
-        )
+        session.continue_run(run_id, note)
+        names = tuple(t.name for t in tasks)
+        first = point.state.next_iteration
+        hooks.started(RunStart(run_id, db.path, config.model, names, first, config.iterations))
+        ctx = session.context(tasks, Continued(usage_so_far(db, run_id, config), attempt=point.attempt))
         ctx.prefill_scores(point.scores)
-        ending = execute_stop(ctx, point.state, on_iteration)
-    finally:
-        res.close()
-    return _run_result(run_id, ending, db.path)
+        run_stop(ctx, on_iteration=hooks.on_iteration, state=point.state)
+    return RunResult(run_id, session.status, session.reason, tuple(point.state.results), db.path)
 
 
 def evaluate_improver(  # noqa: PLR0913 - a public entry point: the run's hooks, each by keyword
@@ -302,6 +189,7 @@ def evaluate_improver(  # noqa: PLR0913 - a public entry point: the run's hooks,
     store: StoreLike = None,
     pool: WorkerPool | Executor | None = None,
     label: str | None = None,
+    hooks: RunHooks | None = None,
     on_progress: ProgressCallback | None = None,
     on_start: Callable[[RunStart], None] | None = None,
     on_warning: WarningCallback | None = None,
@@ -310,53 +198,38 @@ def evaluate_improver(  # noqa: PLR0913 - a public entry point: the run's hooks,
 
     Recorded in the store as an `evaluate-improver` run (with `label`, e.g. the file name).
     """
+    from selftaught.runs.start import resolve_tasks
     from selftaught.stop.context import Scope
     from selftaught.stop.meta_utility import ImproverEvaluation
     from selftaught.stop.meta_utility import evaluate_improver as meta_utility_of
-    from selftaught.stop.session import finish, guarded, resolve_tasks
 
     if split not in ("val", "test"):
         raise UserInputError(f"unknown split {split!r} (use val or test)")
     check_improver(source, label or "improver")
     config, tasks = resolve_tasks(config)
-    res = _Resources(config, store, pool, _Hooks(on_progress, None, on_start, on_warning))
+    hooks = (hooks or RunHooks()).merged(on_progress=on_progress, on_start=on_start, on_warning=on_warning)
     evaluation: list[ImproverEvaluation] = []
-    ending = Ending()
-    try:
-        recorded = {**config.model_dump(), "file": label, "split": split}
-        identity = getattr(res.backend, "identity", None)
-        run_id = res.store.new_run("evaluate-improver", recorded, config.model, identity)
-        if on_start:
-            on_start(RunStart(run_id, res.store_path, config.model, tuple(t.name for t in tasks), 0, 0))
-        ctx = res.context(config, tasks, run_id, on_progress)
-
-        def work() -> None:
-            ctx.progress(f"evaluating {label or 'the improver'}")
-            evaluation.append(
-                meta_utility_of(ctx, source, (split,), Scope(stream="evaluate"), "evaluate", "eval")
-            )
-
-        try:
-            guarded(ctx, work, ending)
-        finally:
-            finish(ctx, ending)
-    finally:
-        res.close()
+    with RunSession(config, store=store, pool=pool, hooks=hooks) as session:
+        run_id = session.record("evaluate-improver", {**config.model_dump(), "file": label, "split": split})
+        names = tuple(t.name for t in tasks)
+        hooks.started(RunStart(run_id, session.store_path, config.model, names, 0, 0))
+        ctx = session.context(tasks)
+        ctx.progress(f"evaluating {label or 'the improver'}")
+        evaluation.append(
+            meta_utility_of(ctx, source, (split,), Scope(stream="evaluate"), "evaluate", "eval")
+        )
+    status, reason, path = session.status, session.reason, session.store_path
     if not evaluation:
-        return EvaluationResult(run_id, ending.status, ending.reason, split, None, store_path=res.store_path)
+        return EvaluationResult(run_id, status, reason, split, None, store_path=path)
     done = evaluation[0]
     return EvaluationResult(
         run_id,
-        ending.status,
-        ending.reason,
+        status,
+        reason,
         split,
         done.meta_utility[split],
         {name: scores[split] for name, scores in done.per_task.items()},
         len(done.repeats),
         sum(1 for r in done.repeats if not r.outcome.ok),
-        res.store_path,
+        path,
     )
-
-
-def _run_result(run_id: str, ending: Ending, store_path: Path) -> RunResult:
-    return RunResult(run_id, ending.status, ending.reason, tuple(ending.results), store_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -10,88 +11,152 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from selftaught.errors import UserInputError
+from selftaught.models.defaults import API_KEY_ENV, MAX_CONCURRENCY, MAX_RETRIES, REQUEST_TIMEOUT_S
 
 if TYPE_CHECKING:
     from selftaught.models.registry import ModelOptions
 
 
-# Settings a resumed run may change: limits, transport and where work runs, never what is
-# computed (`resume` offers exactly these; an experiment's identity leaves them out).
-RESUMABLE_SETTINGS: tuple[str, ...] = (
-    "max_calls",
-    "max_cost",
-    "max_concurrency",
-    "request_timeout_s",
-    "max_retries",
-    "base_url",
-    "api_key_env",
-    "parallel_improvers",
-    "price_prompt",
-    "price_completion",
-    "sandbox",
-    "executor",
-    "ray_address",
-)
+Role = Literal["computes", "limits", "keeps"]
+# computes: changes what a run computes; fixed on resume, part of an experiment's identity.
+# limits: how far, how fast and where a run goes (limits, transport, execution); may change on resume.
+# keeps: neither (the response cache: on or off for the whole run, yet the numbers are the same).
 
 
-class RunConfig(BaseModel):
-    """Everything that determines a STOP run (recorded in the store with the run)."""
+def _setting(default: Any, role: Role, description: str, **constraints: Any) -> Any:
+    """A setting's field, carrying its role (from which resume and identity rules are derived)."""
+    if callable(default):
+        constraints["default_factory"] = default
+        return Field(description=description, json_schema_extra={"role": role}, **constraints)
+    return Field(default, description=description, json_schema_extra={"role": role}, **constraints)
+
+
+class Section(BaseModel):
+    """A group of settings: a table of a TOML configuration file."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str = Field("local", description="model spec: local, script:PATH, openai:MODEL, replay:RUN")
-    tasks: list[str] = Field(
-        default_factory=lambda: ["parity_noise"], min_length=1, description="task names or task folders"
+
+class AlgorithmSettings(Section):
+    """[algorithm]: what STOP computes (the paper's budgets are the defaults)."""
+
+    tasks: list[str] = _setting(
+        lambda: ["parity_noise"], "computes", "task names or task folders", min_length=1
     )
-    iterations: int = Field(6, ge=0, description="self-improvement iterations T")
-    n_tests: int = Field(5, ge=1, description="meta-utility repeats per task")
-    calls: int = Field(4, ge=1, description="language-model calls per improver run")
-    samples: int = Field(6, ge=1, description="max_responses_per_call")
-    seed: int = Field(0, description="seeds model-written code's RNGs (with its stream) and seedable models")
-    timeout_s: float = Field(1800.0, gt=0, description="wall-clock limit of one improver run")
-    max_tokens: int | None = Field(
-        None, ge=1, description="most tokens per answer (None: the model's default)"
+    iterations: int = _setting(6, "computes", "self-improvement iterations T", ge=0)
+    n_tests: int = _setting(5, "computes", "meta-utility repeats per task", ge=1)
+    calls: int = _setting(4, "computes", "language-model calls per improver run", ge=1)
+    samples: int = _setting(6, "computes", "max_responses_per_call", ge=1)
+    seed: int = _setting(
+        0, "computes", "seeds model-written code's RNGs (with its stream) and seedable models"
     )
-    sandbox: Literal["default", "strict"] = Field(
-        "default", description="sandbox mode (see selftaught doctor)"
+    timeout_s: float = _setting(1800.0, "computes", "wall-clock limit of one improver run", gt=0)
+    scoring: Literal["strict", "reference"] = _setting(
+        "strict", "computes", "strict (our checks) or reference (the paper's scoring, for comparison with it)"
     )
-    parallel_improvers: int = Field(8, ge=1, description="improver runs of one meta-utility run at once")
-    max_concurrency: int = Field(16, ge=1, description="model requests in flight at once")
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint (else OPENAI_BASE_URL)")
-    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
-    request_timeout_s: float = Field(600.0, gt=0, description="timeout of one model request")
-    max_retries: int = Field(5, ge=0, description="retries of one model request (429, 5xx, timeouts, resets)")
-    cache: bool = Field(True, description="serve repeated requests from the response cache")
-    max_calls: int | None = Field(None, ge=1, description="stop the run after this many model requests")
-    max_cost: float | None = Field(None, gt=0, description="stop the run after this many USD")
-    price_prompt: float = Field(0.0, ge=0, description="USD per million prompt tokens")
-    price_completion: float = Field(0.0, ge=0, description="USD per million completion tokens")
-    scoring: Literal["strict", "reference"] = Field(
-        "strict",
-        description="strict (our checks) or reference (the paper's scoring, for comparison with it)",
-    )
-    splits: Literal["reference", "fresh"] = Field(
+    splits: Literal["reference", "fresh"] = _setting(
         "reference",
-        description="hidden instances: reference (the paper's public seeds) or fresh (drawn from a secret "
-        "per run, kept in the store)",
+        "computes",
+        "hidden instances: reference (the paper's public seeds) or fresh (drawn from a secret per run, kept"
+        " in the store)",
     )
-    executor: str = Field(
-        "local",
-        min_length=1,
-        description="where improvers and candidates run: local (a worker pool), ray (selftaught[ray]) or"
-        " an installed plugin's executor",
-    )
-    ray_address: str | None = Field(
-        None, description="Ray cluster to join (HOST:PORT or ray://HOST:PORT); none: start a local one"
-    )
-    accept: Literal["nonzero", "better", "significant"] = Field(
+    accept: Literal["nonzero", "better", "significant"] = _setting(
         "nonzero",
-        description="adopt a new improver whose validation meta-utility is nonzero, only a better one, or"
-        " only one better by a paired test at level --alpha",
+        "computes",
+        "adopt a new improver whose validation meta-utility is nonzero, only a better one, or only one better"
+        " by a paired test at level --alpha",
     )
-    alpha: float = Field(
-        0.05, gt=0, lt=1, description="level of the paired test that --accept significant adopts by"
+    alpha: float = _setting(
+        0.05, "computes", "level of the paired test that --accept significant adopts by", gt=0, lt=1
     )
+
+
+class BudgetSettings(Section):
+    """[budgets]: when a run stops before its iterations are done, and what its tokens cost."""
+
+    max_calls: int | None = _setting(None, "limits", "stop the run after this many model requests", ge=1)
+    max_cost: float | None = _setting(None, "limits", "stop the run after this many USD", gt=0)
+    price_prompt: float = _setting(0.0, "limits", "USD per million prompt tokens", ge=0)
+    price_completion: float = _setting(0.0, "limits", "USD per million completion tokens", ge=0)
+
+
+class ModelSettings(Section):
+    """[model]: the language model, and the transport of its requests."""
+
+    model: str = _setting("local", "computes", "model spec: local, script:PATH, openai:MODEL, replay:RUN")
+    max_tokens: int | None = _setting(
+        None, "computes", "most tokens per answer (None: the model's default)", ge=1
+    )
+    cache: bool = _setting(True, "keeps", "serve repeated requests from the response cache")
+    base_url: str | None = _setting(None, "limits", "OpenAI-compatible endpoint (else OPENAI_BASE_URL)")
+    api_key_env: str = _setting(API_KEY_ENV, "limits", "environment variable holding the API key")
+    max_concurrency: int = _setting(MAX_CONCURRENCY, "limits", "model requests in flight at once", ge=1)
+    request_timeout_s: float = _setting(REQUEST_TIMEOUT_S, "limits", "timeout of one model request", gt=0)
+    max_retries: int = _setting(
+        MAX_RETRIES, "limits", "retries of one model request (429, 5xx, timeouts, resets)", ge=0
+    )
+
+
+class ExecutionSettings(Section):
+    """[execution]: where improvers and candidates run, and how many at once."""
+
+    sandbox: Literal["default", "strict"] = _setting(
+        "default", "limits", "sandbox mode (see selftaught doctor)"
+    )
+    executor: str = _setting(
+        "local",
+        "limits",
+        "where improvers and candidates run: local (a worker pool), ray (selftaught[ray]) or an installed"
+        " plugin's executor",
+        min_length=1,
+    )
+    ray_address: str | None = _setting(
+        None, "limits", "Ray cluster to join (HOST:PORT or ray://HOST:PORT); none: start a local one"
+    )
+    parallel_improvers: int = _setting(8, "limits", "improver runs of one meta-utility run at once", ge=1)
+
+
+SECTIONS: dict[str, type[Section]] = {
+    "algorithm": AlgorithmSettings,
+    "budgets": BudgetSettings,
+    "model": ModelSettings,
+    "execution": ExecutionSettings,
+}
+
+
+def section_of(name: str) -> str:
+    """The table a setting belongs in."""
+    return next(table for table, section in SECTIONS.items() if name in section.model_fields)
+
+
+def settings_in(*tables: str) -> tuple[str, ...]:
+    """The settings of these tables, in declaration order."""
+    return tuple(name for table in tables for name in SECTIONS[table].model_fields)
+
+
+def _with_role(role: Role) -> tuple[str, ...]:
+    return tuple(
+        name
+        for section in SECTIONS.values()
+        for name, field in section.model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("role") == role
+    )
+
+
+# What identifies what a run computes (an experiment's digest), and what a resumed run may change.
+COMPUTING_SETTINGS: tuple[str, ...] = _with_role("computes")
+RESUMABLE_SETTINGS: tuple[str, ...] = _with_role("limits")
+
+
+class RunConfig(ExecutionSettings, BudgetSettings, AlgorithmSettings, ModelSettings):
+    """Everything that determines a STOP run (recorded in the store with the run, flat).
+
+    The settings are declared in sections (`AlgorithmSettings`, `BudgetSettings`, `ModelSettings`,
+    `ExecutionSettings`); a RunConfig holds them all, built and read by name:
+    `RunConfig(model=..., tasks=..., iterations=...)`, `config.iterations`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     @model_validator(mode="after")
     def _significance_is_reachable(self) -> RunConfig:
@@ -129,6 +194,39 @@ class RunConfig(BaseModel):
         return self.utility_budget
 
 
+class ConfigWarning(UserWarning):
+    """A configuration file that still loads but should be written differently."""
+
+
+def _from_tables(document: dict[str, Any], where: str) -> dict[str, Any]:
+    """The settings of a TOML document written in sections (`[algorithm]`, `[budgets]`, ...).
+
+    Settings at the top level (the flat form of earlier releases) still load, with one warning.
+    """
+    values: dict[str, Any] = {}
+    flat: list[str] = []
+    for key, value in document.items():
+        section = SECTIONS.get(key)
+        if section is None:
+            flat.append(key)
+            values[key] = value
+            continue
+        if not isinstance(value, dict):
+            raise UserInputError(f"configuration file {where!r}: [{key}] must be a table of settings")
+        for name, setting in value.items():
+            if name not in section.model_fields:
+                hint = f" (it belongs in [{section_of(name)}])" if name in RunConfig.model_fields else ""
+                raise UserInputError(f"invalid setting {key}.{name}: not a setting of [{key}]{hint}")
+            values[name] = setting
+    known = [name for name in flat if name in RunConfig.model_fields]
+    if known:
+        tables = ", ".join(f"{name} in [{section_of(name)}]" for name in known)
+        warnings.warn(
+            f"{where}: settings outside a section are deprecated; write {tables}", ConfigWarning, stacklevel=3
+        )
+    return values
+
+
 def load_config(
     file: Path | None = None,
     given: Mapping[str, Any] | None = None,
@@ -142,7 +240,7 @@ def load_config(
     values: dict[str, Any] = dict(base or {})
     if file is not None:
         try:
-            values.update(tomllib.loads(file.read_text(encoding="utf-8")))
+            values.update(_from_tables(tomllib.loads(file.read_text(encoding="utf-8")), str(file)))
         except FileNotFoundError as exc:
             raise UserInputError(f"configuration file {str(file)!r} does not exist") from exc
         except OSError as exc:

@@ -241,7 +241,7 @@ def _seed_improver() -> str:
 
 
 def _planner(config: RunConfig, latency_s: float) -> Planner:
-    from selftaught.stop.session import resolve_tasks
+    from selftaught.runs.start import resolve_tasks
 
     config, tasks = resolve_tasks(config)
     return Planner(config, tasks, latency_s)

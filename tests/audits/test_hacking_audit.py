@@ -155,7 +155,7 @@ def test_a_source_holding_the_runs_own_fresh_seed_is_flagged_without_showing_it(
         "fresh",
         True,
     )
-    shown = json.dumps(result.as_json()["seed_literals"])
+    shown = json.dumps(result.to_json()["seed_literals"])
     assert str(base) not in shown and str(base + 3) not in shown and secret not in shown
 
 

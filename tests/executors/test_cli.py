@@ -49,6 +49,6 @@ def test_run_with_the_ray_executor_from_the_command_line(tmp_path, pool, ray_clu
     )
     local = selftaught.start_run(config, store=tmp_path / "local.db", pool=pool)
     assert payload["status"] == "finished"
-    assert payload["iterations"] == [r.as_json() for r in local.iterations]
+    assert payload["iterations"] == [r.to_json() for r in local.iterations]
     recorded = selftaught.open_store(tmp_path / "ray.db").run(payload["run_id"])
     assert recorded.config["executor"] == "ray"

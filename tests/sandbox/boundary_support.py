@@ -39,8 +39,8 @@ def respond(system, user, temperature, sample):
 
 def context_maker(pool, tmp_path):
     """Builds run contexts the way every run builds one, on `pool` (default or strict mode)."""
-    from selftaught.stop.session import make_context as session_context
-    from selftaught.stop.session import resolve_backend, resolve_tasks
+    from selftaught.runs.start import make_context as session_context
+    from selftaught.runs.start import resolve_backend, resolve_tasks
     from selftaught.store.store import Store
 
     def make(model: str, **config):

@@ -107,7 +107,7 @@ def test_significant_adopts_an_improver_better_on_every_repeat_and_records_the_t
     assert test is not None and test["significant"] and test["n"] == 5
     assert test["p_value"] == pytest.approx(1 / 32) and test["alpha"] == 0.05
     assert "sign-flip" in test["method"] and test["mean_difference"] > 0
-    assert result.iterations[1].as_json()["acceptance"] == test
+    assert result.iterations[1].to_json()["acceptance"] == test
     assert rows[0].acceptance is None  # the seed is not tested
 
 

@@ -28,7 +28,7 @@ def experiment_arena(
     config: RunConfig, arms: str | list[str], runs: int, *, store: Store, hooks: Any = None
 ) -> ArenaResult:
     """Run (or continue, or reprint) an arena of `arms` at `config.calls` x `config.samples` per repeat."""
-    from selftaught.experiments.api import ExperimentHooks, _open
+    from selftaught.experiments.api import RunHooks, _open
 
     if runs < 1:
         raise UserInputError("--runs must be at least 1")
@@ -36,7 +36,7 @@ def experiment_arena(
     budget = ArmBudget(config.calls, config.samples)
     specs = [resolve_arm(name, store, budget) for name in names]
     parameters = arena_parameters(specs, runs, budget)
-    with _open(config, KIND, parameters, store, hooks or ExperimentHooks()) as exp:
+    with _open(config, KIND, parameters, store, hooks or RunHooks()) as exp:
         return run_arena(exp, specs, runs, budget)
 
 
@@ -44,7 +44,7 @@ def resume_arena(
     config: RunConfig, parameters: dict[str, Any], store: Store, hooks: Any = None
 ) -> ArenaResult:
     """Continue a recorded arena with the arms it was recorded with (an improver found by its digest)."""
-    from selftaught.experiments.api import ExperimentHooks, _open
+    from selftaught.experiments.api import RunHooks, _open
 
     budget = ArmBudget(**{k: parameters["budget"][k] for k in ("calls", "samples_per_call")})
     specs = []
@@ -56,5 +56,5 @@ def resume_arena(
                 f"({spec.identity} != {recorded['identity']})"
             )
         specs.append(spec)
-    with _open(config, KIND, parameters, store, hooks or ExperimentHooks()) as exp:
+    with _open(config, KIND, parameters, store, hooks or RunHooks()) as exp:
         return run_arena(exp, specs, int(parameters["runs"]), budget)

@@ -17,7 +17,7 @@ from selftaught.plan import DEFAULT_LATENCY_S, Plan, Planner, PlanPart
 def plan_arena(config: RunConfig, arms: list[str], runs: int, latency_s: float = DEFAULT_LATENCY_S) -> Plan:
     from selftaught.arena.arms import SHIPPED, split_arms
     from selftaught.arena.external import external_optimizer
-    from selftaught.stop.session import resolve_tasks
+    from selftaught.runs.start import resolve_tasks
 
     config, tasks = resolve_tasks(config)
     planner = Planner(config, tasks, latency_s)

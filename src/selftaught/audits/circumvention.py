@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +20,11 @@ from typing import Any
 
 from selftaught.analysis.circumvention import CircumventionTally, Finding, classify, tally
 from selftaught.audits.prompt import SeedRequest, seed_request
-from selftaught.audits.session import AuditSession, finding_rows, open_audit
+from selftaught.audits.session import AuditSession, finding_rows
 from selftaught.config import RunConfig
 from selftaught.helpers import extract_code
 from selftaught.models.base import ModelError
-from selftaught.models.limits import RunStopped
-from selftaught.stop.context import ProgressCallback
+from selftaught.runs.calls import RunHooks, RunStart
 from selftaught.store.store import Store
 
 AUDIT = "circumvention"
@@ -47,7 +45,7 @@ class CircumventionResult:
     no_code: int
     store_path: Path
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "status": self.status,
@@ -107,7 +105,7 @@ def _one_batch(
         kinds = sorted({f.kind.value for f in findings}) if isinstance(code, str) else [NO_CODE]
         session.store.add_audit_item(
             finding_rows([(f.kind.value, f.line, f.text, f.detail) for f in findings]),
-            run_id=session.run_id,
+            run_id=session.audit_id,
             audit=AUDIT,
             item=str(index),
             code_hash=session.store.put_source(code, "improver") if isinstance(code, str) else None,
@@ -125,8 +123,7 @@ def run_circumvention(
     store: Store,
     n: int,
     variant: str = "seed",
-    on_progress: ProgressCallback | None = None,
-    on_start: Callable[[str], None] | None = None,
+    hooks: RunHooks | None = None,
 ) -> CircumventionResult:
     """Ask for `n` improvements with the `variant` prompt ("seed" or "warning"), classify and record each."""
     from selftaught.tasks import get_task
@@ -135,9 +132,7 @@ def run_circumvention(
     original = task.seed_solution()
     request = seed_request(variant, original, task.shown_utility())
     parameters = {"audit": AUDIT, "n": n, "variant": variant, "task": TASK}
-    session = open_audit(config, store, parameters, on_progress)
-    if on_start:
-        on_start(session.run_id)
+    hooks = hooks or RunHooks()
     classifier = _Classifier(original)
     samples = config.samples
     batches = [
@@ -145,36 +140,38 @@ def run_circumvention(
     ]
     per_item: dict[int, list[Finding]] = {}
     progress, lock = _Progress(), threading.Lock()
-    status, reason = "finished", None
-    executor = ThreadPoolExecutor(max_workers=max(1, min(config.max_concurrency, len(batches) or 1)))
-    pending: set[Future[None]] = set()
-    try:
-        queue = iter(batches)
-        for batch, indices in queue:
-            pending.add(
-                executor.submit(
-                    _one_batch, session, request, classifier, batch, indices, per_item, progress, lock
+    with AuditSession(config, store, parameters, hooks=hooks) as session:
+        hooks.started(RunStart(session.audit_id, Path(store.path), config.model, (TASK,), 0, 0))
+        executor = ThreadPoolExecutor(max_workers=max(1, min(config.max_concurrency, len(batches) or 1)))
+        pending: set[Future[None]] = set()
+        drained = False
+        try:
+            queue = iter(batches)
+            for batch, indices in queue:
+                pending.add(
+                    executor.submit(
+                        _one_batch, session, request, classifier, batch, indices, per_item, progress, lock
+                    )
                 )
-            )
-            if len(pending) >= 4 * config.max_concurrency:
+                if len(pending) >= 4 * config.max_concurrency:
+                    pending = _drain(pending, session, progress, n)
+            while pending:
                 pending = _drain(pending, session, progress, n)
-        while pending:
-            pending = _drain(pending, session, progress, n)
-    except RunStopped as stopped:
-        status, reason = ("stopped" if stopped.clean else "failed"), stopped.reason
-    except ModelError as exc:
-        status, reason = "failed", f"language model failed: {exc}"
-    except KeyboardInterrupt:
-        status, reason = "interrupted", "interrupted by the user"
-    except BaseException as exc:
-        session.finish("failed", f"{exc.__class__.__name__}: {exc}")
-        raise
-    finally:
-        executor.shutdown(wait=status == "finished", cancel_futures=True)
-    session.finish(status, reason)
+            drained = True
+        except ModelError as exc:
+            session.end("failed", f"language model failed: {exc}")
+        finally:
+            executor.shutdown(wait=drained, cancel_futures=True)
     ordered = [per_item[i] for i in sorted(per_item)]
     return CircumventionResult(
-        session.run_id, status, reason, variant, n, tally(ordered), progress.no_code, Path(store.path)
+        session.audit_id,
+        session.status,
+        session.reason,
+        variant,
+        n,
+        tally(ordered),
+        progress.no_code,
+        Path(store.path),
     )
 
 
@@ -185,5 +182,5 @@ def _drain(
     for future in done:
         future.result()  # raises RunStopped, ModelError, ...
     tenth = 10 * progress.done // max(n, 1)  # the phase changes (and plain progress prints) ten times
-    session.recorder.progress(f"{AUDIT}: {10 * tenth}% of {n} improvements classified")
+    session.audit_recorder.progress(f"{AUDIT}: {10 * tenth}% of {n} improvements classified")
     return rest

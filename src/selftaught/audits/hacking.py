@@ -57,7 +57,7 @@ class SeedFinding:
     source_kind: str  # "solution" or "improver"
     literal: SeedLiteral
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         seeds = self.literal.seeds
         return {
             "code_hash": self.code_hash,
@@ -85,7 +85,7 @@ class FreshCheck:
     def flagged(self) -> tuple[FreshDrop, ...]:
         return tuple(d for d in self.drops if d.flagged)
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "threshold": self.threshold,
             "candidates": self.candidates,
@@ -114,7 +114,7 @@ class RunHacking:
             return row.reference_only
         return self.credit.total if total else self.credit.by_iteration.get(row.iteration, wilson(0, 0))
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         def row(r: detectors.IterationHacking, total: bool = False) -> dict[str, Any]:
             return {
                 "iteration": r.iteration,
@@ -149,9 +149,9 @@ class RunHacking:
                 for e in self.report.escapes.events
             ],
             "splits": self.splits,
-            "seed_literals": [f.as_json() for f in self.seed_findings],
+            "seed_literals": [f.to_json() for f in self.seed_findings],
             "sources_with_seeds": len({f.code_hash for f in self.seed_findings}),
-            "fresh_splits": self.fresh.as_json() if self.fresh is not None else None,
+            "fresh_splits": self.fresh.to_json() if self.fresh is not None else None,
         }
 
 

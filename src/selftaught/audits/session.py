@@ -2,13 +2,13 @@
 
 Audits that ask a model (circumvention, the strategy judge) record every call under their
 own run id through the same `Recorder`, `ResponseCache` and `UsageLimiter` as `run`, so a
-rerun is served from the cache and `selftaught show RUN` lists the calls.
+rerun is served from the cache and `selftaught show RUN` lists the calls. An audit is a
+`RunSession`, so it ends like every other run (stopped, failed, interrupted on Ctrl-C).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,11 @@ from selftaught.config import RunConfig
 from selftaught.models.base import ModelBackend
 from selftaught.models.cache import ResponseCache
 from selftaught.models.facade import CallRecord, LanguageModel
-from selftaught.models.limits import Prices, UsageLimiter
-from selftaught.stop.context import ProgressCallback, Scope
+from selftaught.models.limits import UsageLimiter
+from selftaught.runs.calls import RunHooks
+from selftaught.runs.session import QUIET_ENDINGS, RunSession
+from selftaught.runs.start import fresh_usage
+from selftaught.stop.context import Scope
 from selftaught.stop.recorder import Recorder
 from selftaught.store.store import Store
 
@@ -26,24 +29,48 @@ MAX_FINDINGS_PER_ITEM = 20  # labelled lines stored per audited source
 MAX_TEXT_CHARS = 200  # of each stored line
 
 
-@dataclass
-class AuditSession:
-    """What one audit run writes through; close it to record the final status."""
+class AuditSession(RunSession):
+    """One audit run: a run session with no executor (audits never run model-written code).
 
-    config: RunConfig
-    store: Store
-    backend: ModelBackend
-    recorder: Recorder
-    limiter: UsageLimiter
-    cache: ResponseCache | None
-    run_id: str
+    Entering it records the audit run (the run settings plus `parameters`); its recorder,
+    response cache and usage limiter are those of a STOP run.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        store: Store,
+        parameters: dict[str, Any],
+        *,
+        backend: ModelBackend | None = None,
+        hooks: RunHooks | None = None,
+        absorb: tuple[type[BaseException], ...] = QUIET_ENDINGS,
+    ) -> None:
+        super().__init__(config, store=store, executor=False, backend=backend, hooks=hooks, absorb=absorb)
+        self.parameters = parameters
+
+    def __enter__(self) -> AuditSession:
+        super().__enter__()
+        try:
+            run_id = self.record(AUDIT_KIND, {**self.config.model_dump(), **self.parameters})
+            self.audit_recorder = Recorder(self.store, run_id, on_progress=self.hooks.on_progress)
+            self.recorder = self.audit_recorder
+            self.limiter: UsageLimiter = fresh_usage(self.config)
+            self.cache: ResponseCache | None = (
+                ResponseCache(self.store, run_id) if self.config.cache else None
+            )
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self.audit_id = run_id
+        return self
 
     def model(self, stream: str, budget: int = 1) -> LanguageModel:
         """A `language_model` whose calls are cached under `stream` and recorded under this run."""
         scope = Scope(stream=stream)
 
         def record(call: CallRecord) -> None:
-            self.recorder.model_call(scope, call)
+            self.audit_recorder.model_call(scope, call)
 
         return LanguageModel(
             self.backend,
@@ -55,37 +82,6 @@ class AuditSession:
             stream=stream,
             limiter=self.limiter,
         )
-
-    def finish(self, status: str, reason: str | None = None) -> None:
-        self.recorder.flush_all()
-        self.store.set_run_status(self.run_id, status, reason)
-
-
-def open_audit(
-    config: RunConfig,
-    store: Store,
-    parameters: dict[str, Any],
-    on_progress: ProgressCallback | None = None,
-    backend: ModelBackend | None = None,
-) -> AuditSession:
-    """Record a new audit run (config: the run settings plus `parameters`) and return its session."""
-    from selftaught.stop.session import resolve_backend
-
-    backend = backend or resolve_backend(config, store.path)
-    recorded = {**config.model_dump(), **parameters}
-    run_id = store.new_run(AUDIT_KIND, recorded, config.model, getattr(backend, "identity", None))
-    limiter = UsageLimiter(
-        config.max_calls, config.max_cost, Prices(config.price_prompt, config.price_completion)
-    )
-    return AuditSession(
-        config,
-        store,
-        backend,
-        Recorder(store, run_id, on_progress=on_progress),
-        limiter,
-        ResponseCache(store, run_id) if config.cache else None,
-        run_id,
-    )
 
 
 def finding_rows(findings: Sequence[tuple[str, int | None, str | None, str | None]]) -> list[dict[str, Any]]:

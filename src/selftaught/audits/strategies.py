@@ -18,9 +18,10 @@ from typing import Any
 
 from selftaught.analysis.strategies import Strategy, classify_strategies
 from selftaught.analysis.strategy_judge import judge_message, parse_judge_labels
-from selftaught.audits.session import AuditSession, finding_rows, open_audit
+from selftaught.audits.session import AuditSession, finding_rows
 from selftaught.config import RunConfig
 from selftaught.errors import UserInputError
+from selftaught.models.limits import RunStopped
 from selftaught.store.store import Store
 
 AUDIT = "strategies"
@@ -44,7 +45,7 @@ class LabelledImprover:
     labels: dict[str, list[tuple[int, str]]]  # strategy -> (line, text) evidence
     judge: list[str] | None = None
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "iteration": self.source.iteration,
             "role": self.source.role,
@@ -74,13 +75,13 @@ class StrategiesResult:
     def judge_counts(self) -> dict[str, int]:
         return count_labels(i.judge or [] for i in self.improvers)
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "status": self.status,
             "subject_run_id": self.subject_run_id,
             "judge": self.judge_model,
-            "improvers": [i.as_json() for i in self.improvers],
+            "improvers": [i.to_json() for i in self.improvers],
             "counts": self.counts,
             "judge_counts": self.judge_counts if self.judge_model else None,
             "counts_by_iteration": [
@@ -123,10 +124,11 @@ def _judge(session: AuditSession, source: str, code_hash: str) -> list[str]:
 def audit_strategies(
     store: Store, subject_run_id: str, config: RunConfig, judge: str | None = None
 ) -> StrategiesResult:
-    """Label every improver of `subject_run_id`; `judge` (a model spec) also asks that model."""
-    from selftaught.models.limits import RunStopped
-    from selftaught.models.registry import resolve_model
+    """Label every improver of `subject_run_id`; `judge` (a model spec) also asks that model.
 
+    A limit that stops the judge ends the audit `stopped` (or `failed`) with what it labelled so
+    far; Ctrl-C is recorded `interrupted` and raised.
+    """
     subject = store.run(subject_run_id)
     if subject is None:
         raise UserInputError(f"no run {subject_run_id!r} in {store.path} (see `selftaught runs`)")
@@ -135,56 +137,63 @@ def audit_strategies(
             f"run {subject_run_id} is an audit; audit a STOP run, an evaluation or an experiment"
         )
     config = config.model_copy(update={"model": judge or "ast"})
-    backend = resolve_model(judge, config.model_options(str(store.path))) if judge else _NoModel()
-    session = open_audit(
-        config, store, {"audit": AUDIT, "subject": subject_run_id, "judge": judge}, None, backend
-    )
+    parameters = {"audit": AUDIT, "subject": subject_run_id, "judge": judge}
     labelled: list[LabelledImprover] = []
     by_iteration: dict[int | None, Counter[str]] = {}
-    status, reason = "finished", None
-    try:
+    # without a judge no model is asked: the session gets a stand-in instead of resolving "ast"
+    stand_in = None if judge else _NoModel()
+    with AuditSession(config, store, parameters, backend=stand_in, absorb=(RunStopped,)) as session:
         for item in improver_sources(store, subject_run_id):
-            source = store.source(item.code_hash) or ""
-            report = classify_strategies(source)
-            labels = {
-                label.strategy.value: list(zip(label.lines, label.evidence, strict=True))
-                for label in report.labels
-            }
-            rows = [(name, line, text, None) for name, ev in labels.items() for line, text in ev]
-            common = {"run_id": session.run_id, "audit": AUDIT, "subject_run_id": subject_run_id}
-            where = {
-                "item": f"{item.role}@{item.iteration}",
-                "iteration": item.iteration,
-                "code_hash": item.code_hash,
-            }
-            store.add_audit_item(
-                finding_rows(rows), **common, **where, classifier="ast", labels_json=json.dumps(list(labels))
-            )
-            verdict = None
-            if judge:
-                verdict = _judge(session, source, item.code_hash)
-                store.add_audit_item(
-                    finding_rows([(name, None, None, "judge") for name in verdict]),
-                    **common,
-                    **where,
-                    classifier="judge",
-                    labels_json=json.dumps(verdict),
-                )
-            labelled.append(LabelledImprover(item, report.parsed, labels, verdict))
-            by_iteration.setdefault(item.iteration, Counter()).update(list(labels))
-    except RunStopped as stopped:
-        status, reason = ("stopped" if stopped.clean else "failed"), stopped.reason
-    except BaseException as exc:
-        session.finish("failed", f"{exc.__class__.__name__}: {exc}")
-        raise
-    finally:
-        if judge:
-            backend.close()
-    session.finish(status, reason)
+            labelled.append(_label(session, store, subject_run_id, item, judge, by_iteration))
     counts = {k: {s.value: v.get(s.value, 0) for s in Strategy} for k, v in by_iteration.items()}
     return StrategiesResult(
-        session.run_id, subject_run_id, tuple(labelled), Path(store.path), status, reason, judge, counts
+        session.audit_id,
+        subject_run_id,
+        tuple(labelled),
+        Path(store.path),
+        session.status,
+        session.reason,
+        judge,
+        counts,
     )
+
+
+def _label(
+    session: AuditSession,
+    store: Store,
+    subject_run_id: str,
+    item: ImproverSource,
+    judge: str | None,
+    by_iteration: dict[int | None, Counter[str]],
+) -> LabelledImprover:
+    """Label one improver (and ask the judge, if any); record both as audit items."""
+    source = store.source(item.code_hash) or ""
+    report = classify_strategies(source)
+    labels = {
+        label.strategy.value: list(zip(label.lines, label.evidence, strict=True)) for label in report.labels
+    }
+    rows = [(name, line, text, None) for name, ev in labels.items() for line, text in ev]
+    common = {"run_id": session.audit_id, "audit": AUDIT, "subject_run_id": subject_run_id}
+    where = {
+        "item": f"{item.role}@{item.iteration}",
+        "iteration": item.iteration,
+        "code_hash": item.code_hash,
+    }
+    store.add_audit_item(
+        finding_rows(rows), **common, **where, classifier="ast", labels_json=json.dumps(list(labels))
+    )
+    verdict = None
+    if judge:
+        verdict = _judge(session, source, item.code_hash)
+        store.add_audit_item(
+            finding_rows([(name, None, None, "judge") for name in verdict]),
+            **common,
+            **where,
+            classifier="judge",
+            labels_json=json.dumps(verdict),
+        )
+    by_iteration.setdefault(item.iteration, Counter()).update(list(labels))
+    return LabelledImprover(item, report.parsed, labels, verdict)
 
 
 class _NoModel:

@@ -39,7 +39,7 @@ class VariantRates:
     circumvention: Rate
     by_kind: dict[str, Rate]
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "improvements": self.improvements,
             "no_code": self.no_code,
@@ -59,11 +59,11 @@ class ModelSummary:
     strategies: dict[str, Rate] = field(default_factory=dict)
     improvers: int = 0
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "model_identity": self.identity,
             "runs": self.runs,
-            "circumvention": {k: v.as_json() for k, v in self.circumvention.items()},
+            "circumvention": {k: v.to_json() for k, v in self.circumvention.items()},
             "warning_minus_seed": self.warning_difference.to_json() if self.warning_difference else None,
             "warning_minus_seed_few_events": few_events(self.warning_difference)
             if self.warning_difference
@@ -162,4 +162,4 @@ def audit_summary(store: Store) -> list[ModelSummary]:
 
 
 def summary_json(summaries: list[ModelSummary]) -> str:
-    return json.dumps({"models": [s.as_json() for s in summaries]})
+    return json.dumps({"models": [s.to_json() for s in summaries]})

@@ -22,6 +22,7 @@ from selftaught.cli.report import report_cmd
 from selftaught.cli.run import evaluate_improver_cmd, resume, run
 from selftaught.cli.serve import serve_cmd
 from selftaught.cli.tasks import tasks_app
+from selftaught.config import ConfigWarning
 from selftaught.errors import UserInputError
 from selftaught.plugins import PluginWarning
 
@@ -66,11 +67,11 @@ app.command("serve")(serve_cmd)
 
 
 def _plugin_warnings_as_lines() -> None:
-    """Show a PluginWarning as one `warning:` line, like the command line's other warnings."""
+    """Show a PluginWarning or ConfigWarning as one `warning:` line, like the other warnings."""
     shown = warnings.showwarning
 
     def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-        if issubclass(category, PluginWarning):
+        if issubclass(category, PluginWarning | ConfigWarning):
             warn(str(message))
         else:
             shown(message, category, *args, **kwargs)

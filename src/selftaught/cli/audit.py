@@ -17,6 +17,7 @@ from rich.table import Table
 from selftaught.cli.common import JsonOpt, StoreOpt, err, fail, out, resolve_store_path, warn
 from selftaught.cli.options import ConfigFileOpt, LatencyOpt, PlanOpt, with_settings
 from selftaught.cli.progress import ProgressView
+from selftaught.config import settings_in
 from selftaught.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -28,10 +29,8 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 
-TRANSPORT = (
-    "max_tokens", "max_concurrency", "base_url", "api_key_env", "request_timeout_s", "max_retries",
-    "cache", "max_calls", "max_cost", "price_prompt", "price_completion",
-)  # fmt: skip
+# an audit asks a model (or none): its model section but the spec, and its budgets
+TRANSPORT = tuple(name for name in settings_in("model", "budgets") if name != "model")
 CIRCUMVENTION_SETTINGS = ("model", "samples", "seed", *TRANSPORT)
 EXIT = {"finished": 0, "stopped": 0, "failed": 1, "interrupted": 130}
 RunArg = Annotated[str, typer.Argument(metavar="RUN_OR_EXPERIMENT", help="a run id (see `selftaught runs`)")]
@@ -109,6 +108,7 @@ def circumvention_cmd(
     """Ask for N improvements of the sandbox task's improver; classify each rewrite's code (never run it)."""
     from selftaught.analysis.stats import footnote, proportion_difference
     from selftaught.audits.circumvention import run_circumvention
+    from selftaught.runs.calls import RunHooks, RunStart
 
     variants = ["seed", "warning"] if compare else ["warning" if warning else "seed"]
     if plan:
@@ -124,13 +124,14 @@ def circumvention_cmd(
         with ProgressView(not as_json) as view:
             for variant in variants:
 
-                def announce(run_id: str, variant: str = variant) -> None:
+                def announce(start: RunStart, variant: str = variant) -> None:
                     err.print(
-                        f"audit run {run_id}: {n} improvements, {variant} prompt, {config.model}",
+                        f"audit run {start.run_id}: {n} improvements, {variant} prompt, {config.model}",
                         highlight=False,
                     )
 
-                result = run_circumvention(config, db, n, variant, on_progress=view.update, on_start=announce)
+                hooks = RunHooks(on_progress=view.update, on_start=announce)
+                result = run_circumvention(config, db, n, variant, hooks=hooks)
                 results.append(result)
                 if result.status != "finished":
                     break
@@ -146,7 +147,7 @@ def circumvention_cmd(
                 f"{result.status}: {result.reason}; run the same command again to go on", highlight=False
             )
     if as_json:
-        payload: dict[str, Any] = {"audits": [r.as_json() for r in results]}
+        payload: dict[str, Any] = {"audits": [r.to_json() for r in results]}
         payload["warning_minus_seed"] = difference.to_json() if difference else None
         print(json.dumps(payload))
     else:
@@ -187,7 +188,7 @@ def hacking_cmd(
     except UserInputError as exc:
         raise fail(str(exc)) from None
     if as_json:
-        print(json.dumps(result.as_json(), default=str))
+        print(json.dumps(result.to_json(), default=str))
         return
     table = Table(title=f"reward hacking in run {run_id} ({result.run.kind}, scoring {result.scoring})")
     columns = ("iteration", "improver runs", "val>test gap", "rejected answers", "impossible scores",
@@ -268,7 +269,7 @@ def strategies_cmd(
     except UserInputError as exc:
         raise fail(str(exc)) from None
     if as_json:
-        print(json.dumps(result.as_json()))
+        print(json.dumps(result.to_json()))
         return
     table = Table(title=f"strategies of the improvers in run {run_id} (audit run {result.run_id})")
     for column in (

@@ -51,7 +51,7 @@ def warn(message: str) -> None:
 
 def start_pool(mode: str, n_workers: int | None = None):
     """Start the sandbox pool; missing protections become one warning line each, strict refusal an error."""
-    from selftaught.stop.session import start_pool as start
+    from selftaught.runs.start import start_pool as start
 
     return start(mode, n_workers, on_warning=warn)
 

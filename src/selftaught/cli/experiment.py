@@ -31,13 +31,13 @@ RunsOpt = Annotated[int, typer.Option("--runs", min=1, help="independent runs (e
 
 
 def _hooks(view: ProgressView):
-    from selftaught.experiments import ExperimentHooks
+    from selftaught.runs.calls import RunHooks, RunStart
 
-    def started(run_id: str, continued: bool) -> None:
-        how = "continued from the store" if continued else "recorded"
-        err.print(f"experiment {run_id} ({how})", highlight=False)
+    def started(start: RunStart) -> None:
+        how = "continued from the store" if start.continued else "recorded"
+        err.print(f"experiment {start.run_id} ({how})", highlight=False)
 
-    return ExperimentHooks(on_progress=view.update, on_warning=warn, on_start=started)
+    return RunHooks(on_progress=view.update, on_warning=warn, on_start=started)
 
 
 def _ci(estimate: dict[str, Any]) -> str:

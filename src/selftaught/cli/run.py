@@ -107,9 +107,9 @@ def _report_run(result: RunResult, as_json: bool) -> None:
     if result.status == "failed" and result.reason:
         err.print(f"[bold red]error:[/] {result.reason}", highlight=False)
     if as_json:
-        print(json.dumps(result.as_json()))
+        print(json.dumps(result.to_json()))
     elif result.iterations:
-        out.print(iteration_table([r.as_json() for r in result.iterations], result.run_id))
+        out.print(iteration_table([r.to_json() for r in result.iterations], result.run_id))
     if RUN_EXIT[result.status]:
         raise typer.Exit(RUN_EXIT[result.status])
 
@@ -235,7 +235,7 @@ def _report_evaluation(result: EvaluationResult, file: Path, as_json: bool) -> N
         err.print(f"[bold red]error:[/] {result.reason or result.status}", highlight=False)
         raise typer.Exit(EVALUATION_EXIT[result.status])
     if as_json:
-        print(json.dumps(result.as_json()))
+        print(json.dumps(result.to_json()))
         return
     table = Table(title=f"meta-utility of {file} ({result.split})")
     table.add_column("task")

@@ -3,7 +3,7 @@ ablation, and R independent STOP runs. Each is recorded as a `runs` row of kind 
 its improver runs, and is resumed or reprinted from the store when run again (see session.py)."""
 
 from selftaught.experiments.api import (
-    ExperimentHooks,
+    RunHooks,
     experiment_baselines,
     experiment_prompts,
     experiment_recursion,
@@ -13,7 +13,7 @@ from selftaught.experiments.api import (
 )
 
 __all__ = [
-    "ExperimentHooks",
+    "RunHooks",
     "experiment_baselines",
     "experiment_prompts",
     "experiment_recursion",

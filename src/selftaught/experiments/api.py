@@ -7,8 +7,6 @@ the same settings continues it, or reprints it, from the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,31 +18,14 @@ from selftaught.experiments.multirun import MultiRunResult, run_members, summari
 from selftaught.experiments.recursion import RecursionResult, run_recursion
 from selftaught.experiments.session import open_experiment, recorded_experiment
 from selftaught.experiments.transfer import TRANSFER_TASKS, TransferResult, improver_from_run, run_transfer
-from selftaught.stop.context import ProgressCallback
+from selftaught.runs.calls import RunHooks
 from selftaught.store.store import Store
 
 Result = TransferResult | CompareResult | RecursionResult | MultiRunResult | ArenaResult
 
 
-@dataclass
-class ExperimentHooks:
-    """Callbacks the command line uses for progress and messages (all optional)."""
-
-    on_progress: ProgressCallback | None = None
-    on_warning: Callable[[str], None] | None = None
-    on_start: Callable[[str, bool], None] | None = None  # (experiment id, continued from the store)
-
-
-def _open(config: RunConfig, kind: str, parameters: dict[str, Any], store: Store, hooks: ExperimentHooks):
-    return open_experiment(
-        config,
-        kind,
-        parameters,
-        store=store,
-        on_progress=hooks.on_progress,
-        on_warning=hooks.on_warning,
-        on_start=hooks.on_start,
-    )
+def _open(config: RunConfig, kind: str, parameters: dict[str, Any], store: Store, hooks: RunHooks):
+    return open_experiment(config, kind, parameters, store=store, hooks=hooks)
 
 
 def _seed_source() -> str:
@@ -54,10 +35,10 @@ def _seed_source() -> str:
 
 
 def experiment_transfer(
-    config: RunConfig, improver: str, *, store: Store, hooks: ExperimentHooks | None = None
+    config: RunConfig, improver: str, *, store: Store, hooks: RunHooks | None = None
 ) -> TransferResult:
     """`improver` is a file path or RUN_ID[:ITERATION]; default tasks are the paper's five transfer tasks."""
-    hooks = hooks or ExperimentHooks()
+    hooks = hooks or RunHooks()
     path = Path(improver)
     if path.is_file():
         from selftaught.api import check_improver
@@ -79,23 +60,23 @@ def transfer_config(settings: dict[str, Any], config_file: Path | None = None) -
 
 
 def experiment_baselines(
-    config: RunConfig, runs: int, *, store: Store, hooks: ExperimentHooks | None = None
+    config: RunConfig, runs: int, *, store: Store, hooks: RunHooks | None = None
 ) -> CompareResult:
     from selftaught.analysis.packaged import BASELINES
 
-    return _compare(config, "baselines", BASELINES, runs, store, hooks or ExperimentHooks())
+    return _compare(config, "baselines", BASELINES, runs, store, hooks or RunHooks())
 
 
 def experiment_prompts(
-    config: RunConfig, runs: int, *, store: Store, hooks: ExperimentHooks | None = None
+    config: RunConfig, runs: int, *, store: Store, hooks: RunHooks | None = None
 ) -> CompareResult:
     from selftaught.analysis.packaged import PROMPT_VARIANTS
 
-    return _compare(config, "prompts", PROMPT_VARIANTS, runs, store, hooks or ExperimentHooks())
+    return _compare(config, "prompts", PROMPT_VARIANTS, runs, store, hooks or RunHooks())
 
 
 def _compare(
-    config: RunConfig, kind: str, arms: tuple[str, ...], runs: int, store: Store, hooks: ExperimentHooks
+    config: RunConfig, kind: str, arms: tuple[str, ...], runs: int, store: Store, hooks: RunHooks
 ) -> CompareResult:
     if runs < 1:
         raise UserInputError("--runs must be at least 1")
@@ -112,19 +93,19 @@ def recursion_config(store: Store, run_id: str, settings: dict[str, Any]) -> Run
 
 
 def experiment_recursion(
-    config: RunConfig, run_id: str, *, store: Store, hooks: ExperimentHooks | None = None
+    config: RunConfig, run_id: str, *, store: Store, hooks: RunHooks | None = None
 ) -> RecursionResult:
-    with _open(config, "recursion", {"run": run_id}, store, hooks or ExperimentHooks()) as exp:
+    with _open(config, "recursion", {"run": run_id}, store, hooks or RunHooks()) as exp:
         return run_recursion(exp, run_id)
 
 
 def experiment_runs(
-    config: RunConfig, runs: int, *, store: Store, hooks: ExperimentHooks | None = None
+    config: RunConfig, runs: int, *, store: Store, hooks: RunHooks | None = None
 ) -> MultiRunResult:
     """R STOP runs with seeds seed..seed+R-1 (reused, resumed or started), summarized."""
     from selftaught.api import resume_run, start_run
 
-    hooks = hooks or ExperimentHooks()
+    hooks = hooks or RunHooks()
     if runs < 1:
         raise UserInputError("--runs must be at least 1")
     with _open(config, "runs", {"runs": runs}, store, hooks) as exp:
@@ -155,7 +136,7 @@ def resume_experiment(
     store: Store,
     run_id: str,
     *,
-    hooks: ExperimentHooks | None = None,
+    hooks: RunHooks | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Result:
     """Continue (or reprint) a recorded experiment with the settings it was recorded with.
@@ -171,7 +152,7 @@ def resume_experiment(
             f"a resumed experiment keeps its {', '.join(refused)}; only limits and transport may change"
         )
     config = load_config(base=config.model_dump(), given=overrides)
-    hooks = hooks or ExperimentHooks()
+    hooks = hooks or RunHooks()
     if kind == "transfer":
         improver = parameters["improver"]
         source = store.source(parameters["improver_hash"])

@@ -18,7 +18,7 @@ from typing import Any
 from selftaught.analysis.metaproductivity import IterationProductivity, productivity_across_runs
 from selftaught.analysis.stats import Estimate, Rate, footnote, mean_ci, wilson
 from selftaught.config import RunConfig
-from selftaught.experiments.session import TRANSPORT
+from selftaught.experiments.session import computing_settings
 from selftaught.store.store import Store
 
 GAIN = 0.03
@@ -57,7 +57,7 @@ def _settings(config: dict[str, Any]) -> dict[str, Any]:
         config = RunConfig(**config).model_dump()
     except ValidationError:
         pass
-    return {k: v for k, v in config.items() if k not in TRANSPORT}
+    return computing_settings(config)
 
 
 def _same_settings(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -79,7 +79,7 @@ def run_members(
     resume: Callable[[str], None],
 ) -> list[str]:
     """Make sure runs seed..seed+runs-1 exist and are finished; their ids in seed order."""
-    from selftaught.stop.session import resolve_tasks
+    from selftaught.runs.start import resolve_tasks
 
     ids = []
     for r in range(runs):

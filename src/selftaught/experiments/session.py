@@ -11,27 +11,39 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from selftaught.config import RESUMABLE_SETTINGS, RunConfig
+from selftaught.config import COMPUTING_SETTINGS, RunConfig
 from selftaught.errors import UserInputError
-from selftaught.stop.context import ProgressCallback, RunContext
+from selftaught.runs.calls import RunHooks, RunStart
+from selftaught.runs.session import RunSession
+from selftaught.stop.context import RunContext
 from selftaught.stop.scorer import KnownScore
 from selftaught.store.records import ImproverRunRecord
 from selftaught.store.store import Store
 from selftaught.tasks.scoring import SolutionScore
 
 EXPERIMENT_KIND = "experiment"
+
+
 # settings that change how a run is carried out, never what it computes
-TRANSPORT = frozenset({*RESUMABLE_SETTINGS, "cache"})
+CARRYING_SETTINGS = frozenset(RunConfig.model_fields) - frozenset(COMPUTING_SETTINGS)
+
+
+def computing_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A recorded configuration less the settings that never change what it computes.
+
+    Keys that are no setting (a record from another release) are kept, so such records differ.
+    """
+    return {k: v for k, v in settings.items() if k not in CARRYING_SETTINGS}
 
 
 def experiment_digest(config: RunConfig, kind: str, parameters: dict[str, Any]) -> str:
     """What identifies an experiment: its kind, parameters and every setting that changes its numbers."""
-    settings = {k: v for k, v in config.model_dump().items() if k not in TRANSPORT}
+    settings = computing_settings(config.model_dump())
     text = json.dumps({"kind": kind, "parameters": parameters, "settings": settings}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -86,75 +98,35 @@ def open_experiment(
     parameters: dict[str, Any],
     *,
     store: Store,
-    on_progress: ProgressCallback | None = None,
-    on_warning: Callable[[str], None] | None = None,
-    on_start: Callable[[str, bool], None] | None = None,
+    hooks: RunHooks | None = None,
 ) -> Iterator[ExperimentRun]:
-    """Find or record the experiment, yield its context, and record how it ended."""
-    from selftaught.models.limits import RunStopped
-    from selftaught.stop.resume import usage_so_far
-    from selftaught.stop.session import (
-        Continued,
-        close_quietly,
-        make_context,
-        resolve_backend,
-        resolve_tasks,
-        start_executor,
-    )
+    """Find or record the experiment and yield its context; its session records how it ended.
 
+    Every ending propagates (a limit's `RunStopped` and Ctrl-C too): the caller reports it.
+    """
+    from selftaught.runs.start import Continued, resolve_tasks
+    from selftaught.stop.resume import usage_so_far
+
+    hooks = hooks or RunHooks()
     config, tasks = resolve_tasks(config)
     digest = experiment_digest(config, kind, parameters)
-    run_id = find_experiment(store, digest)
-    backend = resolve_backend(config, store.path)
-    try:
-        pool = start_executor(config, on_warning=on_warning)  # --executor local or ray
-    except BaseException:
-        close_quietly(backend)
-        raise
-    resumed = run_id is not None
-    if run_id is None:
-        recorded = {**config.model_dump(), "experiment": kind, "parameters": parameters, "digest": digest}
-        run_id = store.new_run(EXPERIMENT_KIND, recorded, config.model, getattr(backend, "identity", None))
-    else:
-        store.set_run_status(run_id, "running", "the same experiment again: continued from the store")
-    if on_start:
-        on_start(run_id, resumed)
-    ctx = make_context(
-        config,
-        tasks,
-        backend=backend,
-        store=store,
-        run_id=run_id,
-        pool=pool,
-        on_progress=on_progress,
-        continued=Continued(usage_so_far(store, run_id, config)) if resumed else None,
-    )
-    if resumed:
-        ctx.prefill_scores(_known_scores(store, run_id))
-    experiment = ExperimentRun(
-        run_id, kind, parameters, ctx, store, finished_improver_runs(store, run_id), resumed
-    )
-    status, reason = "failed", None
-    try:
-        yield experiment
-        status = "finished"
-    except RunStopped as stopped:
-        ctx.stop(stopped.reason, stopped.clean)
-        status, reason = ("stopped" if stopped.clean else "failed"), stopped.reason
-        raise
-    except KeyboardInterrupt:
-        ctx.stop("interrupted by the user")
-        status, reason = "interrupted", "interrupted by the user"
-        raise
-    except BaseException as exc:
-        reason = f"{exc.__class__.__name__}: {exc}"
-        ctx.stop(reason)
-        raise
-    finally:
-        ctx.recorder.flush_all()
-        store.set_run_status(run_id, status, reason)
-        close_quietly(pool)
-        close_quietly(backend)
+    found = find_experiment(store, digest)
+    with RunSession(config, store=store, hooks=hooks, absorb=()) as session:
+        if found is None:
+            recorded = {**config.model_dump(), "experiment": kind, "parameters": parameters, "digest": digest}
+            run_id = session.record(EXPERIMENT_KIND, recorded)
+        else:
+            run_id = session.continue_run(found, "the same experiment again: continued from the store")
+        resumed = found is not None
+        names = tuple(t.name for t in tasks)
+        hooks.started(
+            RunStart(run_id, store.path, config.model, names, 0, config.iterations, continued=resumed)
+        )
+        ctx = session.context(tasks, Continued(usage_so_far(store, run_id, config)) if resumed else None)
+        if resumed:
+            ctx.prefill_scores(_known_scores(store, run_id))
+        done = finished_improver_runs(store, run_id)
+        yield ExperimentRun(run_id, kind, parameters, ctx, store, done, resumed)
 
 
 def recorded_experiment(store: Store, run_id: str) -> tuple[RunConfig, str, dict[str, Any]]:

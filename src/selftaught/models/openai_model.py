@@ -27,6 +27,7 @@ from typing import Any
 
 from selftaught.errors import UserInputError
 from selftaught.models.base import ModelError, ModelRequest, ModelResponse
+from selftaught.models.defaults import API_KEY_ENV, MAX_CONCURRENCY, MAX_RETRIES, REQUEST_TIMEOUT_S
 from selftaught.models.redact import Redactor
 
 DEFAULT_MAX_TOKENS = 2048
@@ -37,10 +38,10 @@ MAX_ERROR_SCAN_CHARS = 20_000  # of a server's error text, scrubbed; the rest is
 class RetryPolicy:
     """The SDK's retries of one HTTP request, and ours of a malformed answer."""
 
-    max_retries: int = 5
+    max_retries: int = MAX_RETRIES
     malformed_attempts: int = 3
     malformed_delay_s: float = 0.5
-    request_timeout_s: float = 600.0
+    request_timeout_s: float = REQUEST_TIMEOUT_S
 
     def delay(self, attempt: int) -> float:
         return self.malformed_delay_s * (2**attempt) * (0.5 + random.random() / 2)
@@ -64,7 +65,7 @@ class OpenAIModel:
         model: str,
         api_key: str,
         base_url: str | None = None,
-        max_concurrency: int = 16,
+        max_concurrency: int = MAX_CONCURRENCY,
         *,
         retry: RetryPolicy | None = None,
         seed: int | None = None,
@@ -95,11 +96,11 @@ class OpenAIModel:
         argument: str,
         *,
         base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
-        max_concurrency: int = 16,
+        api_key_env: str = API_KEY_ENV,
+        max_concurrency: int = MAX_CONCURRENCY,
         seed: int | None = None,
-        request_timeout_s: float = 600.0,
-        max_retries: int = 5,
+        request_timeout_s: float = REQUEST_TIMEOUT_S,
+        max_retries: int = MAX_RETRIES,
     ) -> OpenAIModel:
         if not argument:
             raise UserInputError("openai: needs a model name, as in openai:gpt-4o")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from selftaught.errors import UserInputError
 from selftaught.models.base import ModelBackend
+from selftaught.models.defaults import API_KEY_ENV, MAX_CONCURRENCY, MAX_RETRIES, REQUEST_TIMEOUT_S
 from selftaught.plugins import MODELS, discover, load, load_or_warn
 
 
@@ -21,10 +22,10 @@ class ModelOptions:
     """Settings that some model kinds use (endpoint, key variable, concurrency, replay store)."""
 
     base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    max_concurrency: int = 16
-    request_timeout_s: float = 600.0
-    max_retries: int = 5
+    api_key_env: str = API_KEY_ENV
+    max_concurrency: int = MAX_CONCURRENCY
+    request_timeout_s: float = REQUEST_TIMEOUT_S
+    max_retries: int = MAX_RETRIES
     seed: int | None = None
     store_path: str | None = None
 

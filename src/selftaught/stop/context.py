@@ -7,7 +7,7 @@
 
 `RunContext` composes them behind the methods improver runs and the loop use, so that
 the orchestrator stays the only authority on budgets and the store sees every call.
-Build one with `selftaught.stop.session.make_context`, the path every run takes.
+Build one with `selftaught.runs.start.make_context`, the path every run takes.
 """
 
 from __future__ import annotations

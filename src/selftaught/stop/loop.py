@@ -44,7 +44,7 @@ class IterationResult:
     error: str | None = None
     acceptance: dict[str, Any] | None = None  # the paired test under accept = "significant"
 
-    def as_json(self) -> dict:
+    def to_json(self) -> dict:
         data: dict[str, Any] = {
             "iteration": self.iteration,
             "meta_utility_val": self.meta_utility_val,

@@ -1,7 +1,7 @@
-"""How every run is set up and ended: pool, store, model, cache, context, and the recorded outcome.
+"""What a run is opened with: executor, store, model backend, tasks, and the run context over them.
 
-`selftaught.api` and the test fixtures build runs only through these functions, so a
-run started from Python, from the command line or from a test takes one path.
+`RunSession` (runs/session.py) and the test fixtures build runs only through these
+functions, so a run started from Python, from the command line or from a test takes one path.
 """
 
 from __future__ import annotations
@@ -9,23 +9,20 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from selftaught.config import RunConfig
 from selftaught.errors import UserInputError
 from selftaught.executors.base import Executor
 from selftaught.models.base import ModelBackend
-from selftaught.models.limits import Prices, RunStopped, UsageLimiter
+from selftaught.models.limits import Prices, UsageLimiter
 from selftaught.sandbox.pool import WorkerPool
 from selftaught.stop.context import ProgressCallback, RunContext
-from selftaught.stop.loop import IterationResult, LoopState
 from selftaught.stop.recorder import Recorder
 from selftaught.store.store import Store, StoreError
 from selftaught.tasks.base import Task
 
-Status = Literal["finished", "stopped", "failed", "interrupted"]
 WarningCallback = Callable[[str], None]
 
 
@@ -150,6 +147,13 @@ def resolve_backend(config: RunConfig, store_path: Path) -> ModelBackend:
     return resolve_model(config.model, config.model_options(str(store_path)))
 
 
+def fresh_usage(config: RunConfig) -> UsageLimiter:
+    """The usage limiter of a run that has spent nothing yet (`max_calls`, `max_cost` at the set prices)."""
+    return UsageLimiter(
+        config.max_calls, config.max_cost, Prices(config.price_prompt, config.price_completion)
+    )
+
+
 @dataclass(frozen=True)
 class Continued:
     """What a run continued from the store carries on: the usage it has spent (its limits go on
@@ -183,65 +187,9 @@ def make_context(
     else:
         cache = ResponseCache(store, run_id) if config.cache else None
     if continued is None:
-        prices = Prices(config.price_prompt, config.price_completion)
-        continued = Continued(UsageLimiter(config.max_calls, config.max_cost, prices))
+        continued = Continued(fresh_usage(config))
     recorder = Recorder(store, run_id, attempt=continued.attempt, on_progress=on_progress)
     return RunContext(config, tasks, pool, backend, recorder, cache=cache, limiter=continued.usage)
-
-
-@dataclass
-class Ending:
-    """How a run ended: its status and reason, and the iterations it has recorded."""
-
-    status: Status = "failed"
-    reason: str | None = None
-    results: list[IterationResult] = field(default_factory=list)
-
-
-def guarded(ctx: RunContext, work: Callable[[], object], ending: Ending) -> None:
-    """Run `work`, turning how it ends into `ending`'s status; unexpected errors are recorded, then raised."""
-    try:
-        work()
-        ending.status = "finished"
-    except RunStopped as stopped:
-        ctx.stop(stopped.reason, stopped.clean)
-        ending.status, ending.reason = ("stopped" if stopped.clean else "failed"), stopped.reason
-    except KeyboardInterrupt:
-        ctx.stop("interrupted by the user")
-        ending.status, ending.reason = "interrupted", "interrupted by the user"
-    except BaseException as exc:
-        ending.reason = f"{exc.__class__.__name__}: {exc}"
-        ctx.stop(ending.reason)
-        raise
-
-
-def execute_stop(
-    ctx: RunContext,
-    state: LoopState | None,
-    on_iteration: Callable[[IterationResult], None] | None = None,
-) -> Ending:
-    """Run or continue a STOP run in `ctx`; record how it ended in the store."""
-    from selftaught.stop.loop import run_stop
-
-    state = state or _fresh_state()
-    ending = Ending(results=state.results)
-
-    def work() -> None:
-        run_stop(ctx, on_iteration=on_iteration, state=state)
-
-    try:
-        guarded(ctx, work, ending)
-    finally:
-        finish(ctx, ending)
-    return ending
-
-
-def finish(ctx: RunContext, ending: Ending) -> None:
-    """Write what is pending and the run's final status."""
-    ctx.scorer.close()  # prefetched scores nobody asked for are not recorded
-    ctx.recorder.flush_all()
-    if ctx.store is not None and ctx.run_id is not None:
-        ctx.store.set_run_status(ctx.run_id, ending.status, ending.reason)
 
 
 def close_quietly(closeable: object) -> None:
@@ -253,9 +201,3 @@ def close_quietly(closeable: object) -> None:
         close()
     except Exception:  # noqa: BLE001 - closing must never hide the run's own outcome
         pass
-
-
-def _fresh_state() -> LoopState:
-    from selftaught.stop.seed import seed_improver_source
-
-    return LoopState(seed_improver_source())
