@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from selftaught.helpers import extract_code
+from selftaught.inside.helpers import extract_code
 from selftaught.report import collect_report, render_report
 from selftaught.store.store import Store
 

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from selftaught.sandbox.protocol import decode_frame, encode_frame
-from selftaught.sandbox.wire import from_wire, to_wire
+from selftaught.inside.protocol import decode_frame, encode_frame
+from selftaught.inside.wire import from_wire, to_wire
 
 
 def _tagged_lists(value: np.ndarray) -> dict:

@@ -34,9 +34,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from selftaught.inside.protocol import from_wire
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.pool import WorkerPool
-from selftaught.sandbox.protocol import from_wire
 from selftaught.tasks import get_task
 from selftaught.tasks.scoring import (
     ECHO_ENTRY,

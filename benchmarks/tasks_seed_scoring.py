@@ -19,8 +19,8 @@ import statistics
 import time
 from typing import Any
 
+from selftaught.inside.messages import CallCommand, Command, LoadCommand
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import CallCommand, Command, LoadCommand
 from selftaught.sandbox.pool import Child, Reply, WorkerPool
 from selftaught.tasks import builtin_names, get_task
 from selftaught.tasks.base import Instance, ReferenceRules, ReferenceVerdict, Task

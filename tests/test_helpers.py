@@ -1,4 +1,4 @@
-from selftaught.helpers import extract_code
+from selftaught.inside.helpers import extract_code
 
 IMPROVER_ANSWER = '''Idea: sample more.
 

@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-import selftaught.helpers
+import selftaught.inside.helpers
 from selftaught.analysis.circumvention import classify
 from selftaught.analysis.packaged import (
     BASELINES,
@@ -85,7 +85,7 @@ INITIAL = "SCORE = 0.05\n"
 
 
 def load(name: str):
-    sys.modules["helpers"] = selftaught.helpers
+    sys.modules["helpers"] = selftaught.inside.helpers
     module = types.ModuleType(f"improver_{name}")
     exec(compile(improver_source(name), f"<{name}>", "exec"), module.__dict__)
     return module.improve_algorithm

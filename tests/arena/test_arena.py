@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from selftaught.data import __file__ as data_init
+from selftaught.inside import __file__ as inside_init
 from tests.arena.conftest import ARENA_MODEL, STRONG_IMPROVER, needs_openevolve
 from tests.conftest import run_cli
 
-SEED_IMPROVER = Path(data_init).with_name("seed_improver.py")
+SEED_IMPROVER = Path(inside_init).with_name("improvers") / "seed_improver.py"
 BUDGET = ("--calls", "3", "--samples", "1")
 
 

@@ -9,9 +9,9 @@ import pytest
 import selftaught
 from selftaught.executors.base import ImproverJob
 from selftaught.executors.local import LocalExecutor
+from selftaught.inside.messages import PromptRequest
 from selftaught.sandbox.child_handle import RequestAnswer
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import PromptRequest
 from selftaught.tasks import get_task
 from tests.conftest import EXAMPLE_MODEL, GOOD_PARITY_SOLVER
 

@@ -8,13 +8,13 @@ import sqlite3
 
 import pytest
 
-from selftaught.data import __file__ as data_init
 from selftaught.errors import UserInputError
+from selftaught.inside import __file__ as inside_init
 from tests.conftest import EXAMPLE_MODEL, run_cli
 
 MODEL = f"script:{EXAMPLE_MODEL}"
 SMALL = ("--samples", "3", "--calls", "2")
-SEED_IMPROVER = str(__import__("pathlib").Path(data_init).with_name("seed_improver.py"))
+SEED_IMPROVER = str(__import__("pathlib").Path(inside_init).with_name("improvers") / "seed_improver.py")
 
 
 def _json(result) -> dict:

@@ -4,9 +4,7 @@ import re
 
 import pytest
 
-from selftaught.sandbox.errors import MalformedMessage
-from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import (
+from selftaught.inside.messages import (
     CallCommand,
     ExitCommand,
     ImproveCommand,
@@ -15,7 +13,9 @@ from selftaught.sandbox.messages import (
     command_message,
     parse_command,
 )
-from selftaught.sandbox.protocol import from_wire, to_wire
+from selftaught.inside.protocol import from_wire, to_wire
+from selftaught.sandbox.errors import MalformedMessage
+from selftaught.sandbox.limits import Limits
 
 IMPROVE = ImproveCommand(
     source="def improve_algorithm(s, u, m):\n    return s\n",

@@ -21,11 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.sandbox.boundary_support import ALWAYS_SEED, RAW_SENDER, context_maker, run_on_seed
 
-from selftaught.models.base import ModelResponse
-from selftaught.models.facade import LanguageModel
-from selftaught.sandbox.child_handle import RequestAnswer
-from selftaught.sandbox.errors import MalformedRequest, ProtocolError
-from selftaught.sandbox.messages import (
+from selftaught.inside.messages import (
     FIELD_KINDS,
     REQUEST_TYPES,
     InvalidRequest,
@@ -34,8 +30,12 @@ from selftaught.sandbox.messages import (
     parse_answerable,
     parse_child_message,
 )
-from selftaught.sandbox.protocol import decode_frame
-from selftaught.sandbox.wire import to_wire
+from selftaught.inside.protocol import decode_frame
+from selftaught.inside.wire import to_wire
+from selftaught.models.base import ModelResponse
+from selftaught.models.facade import LanguageModel
+from selftaught.sandbox.child_handle import RequestAnswer
+from selftaught.sandbox.errors import MalformedRequest, ProtocolError
 from selftaught.stop.improver_run import _RequestServer
 
 hostile_text = st.text(st.one_of(st.characters(), st.integers(0xD800, 0xDFFF).map(chr)), max_size=10)

@@ -3,7 +3,7 @@
 Issue 18: a lone surrogate ("\\ud800") in a returned source, an improver's or a candidate's
 exception message, a model call's expertise or an event made SQLite raise
 UnicodeEncodeError, which ended runs, zeroed meta-utilities and lost model-call rows.
-Surrogates are replaced by U+FFFD at the frame (sandbox/protocol.py); these tests send
+Surrogates are replaced by U+FFFD at the frame (inside/protocol.py); these tests send
 them from real children, through the real code paths, and read the store back. The
 default sandbox mode is used (the one most users run), as root or not.
 """
@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import GOOD_PARITY_SOLVER, run_cli
 
+from selftaught.inside.messages import Result, parse_answerable, parse_child_message
+from selftaught.inside.protocol import decode_frame
+from selftaught.inside.wire import REPLACEMENT_CHAR, make_text_valid, valid_text
 from selftaught.sandbox.errors import ProtocolError
-from selftaught.sandbox.messages import Result, parse_answerable, parse_child_message
-from selftaught.sandbox.protocol import decode_frame
-from selftaught.sandbox.wire import REPLACEMENT_CHAR, make_text_valid, valid_text
 from selftaught.stop.context import Scope
 from selftaught.stop.improver_run import ImproverOutcome, _RequestServer, run_improver
 from selftaught.stop.meta_utility import MetaUtility, TaskUtility

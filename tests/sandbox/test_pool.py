@@ -18,13 +18,13 @@ import selftaught.sandbox.pool as pool_module
 from selftaught.errors import UserInputError
 from selftaught.executors.base import MAX_WORKER_LOSSES, ImproverJob, WorkerLossLimit, redo_when_lost
 from selftaught.executors.local import LocalExecutor
+from selftaught.inside.wire import from_wire
 from selftaught.sandbox.child_handle import RequestAnswer
 from selftaught.sandbox.doctor import probe, report_lines
 from selftaught.sandbox.errors import SandboxUnavailable, UnknownSandboxMode, WorkerLost
 from selftaught.sandbox.isolation import STRICT_REQUIREMENTS, Protection, missing_for_strict
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.pool import SIGNAL_CONTAINMENT, WorkerPool
-from selftaught.sandbox.wire import from_wire
 
 
 def _load_and_call(pool, source, *args, wall_s=5.0):
@@ -259,7 +259,7 @@ def test_nothing_outlives_an_orchestrator_that_is_killed(tmp_path):
         pool = WorkerPool(1)
         child = pool.spawn(Limits(wall_s=60))
         child.run({"op": "load", "source": "def algorithm():\\n    while True:\\n        pass\\n"})
-        from selftaught.sandbox.protocol import send_message
+        from selftaught.inside.protocol import send_message
         send_message(child.sock, {"op": "call", "args": []})
         print(" ".join(map(str, [child.pid, *pool.worker_pids()])), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)

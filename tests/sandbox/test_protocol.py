@@ -3,7 +3,7 @@ import socket
 import numpy as np
 import pytest
 
-from selftaught.sandbox.protocol import (
+from selftaught.inside.protocol import (
     ProtocolError,
     encode_frame,
     from_wire,

@@ -13,6 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from selftaught.inside.messages import PromptRequest, Result, UtilityRequest, parse_child_message
+from selftaught.inside.protocol import decode_frame, encode_frame, send_message
+from selftaught.inside.wire import from_wire, to_wire
 from selftaught.sandbox.errors import (
     FrameTimeout,
     FrameTooLarge,
@@ -21,9 +24,6 @@ from selftaught.sandbox.errors import (
     MalformedValue,
     ProtocolError,
 )
-from selftaught.sandbox.messages import PromptRequest, Result, UtilityRequest, parse_child_message
-from selftaught.sandbox.protocol import decode_frame, encode_frame, send_message
-from selftaught.sandbox.wire import from_wire, to_wire
 
 
 def _tag(dtype="float64", shape=(2,), data=b"\0" * 16):

@@ -176,11 +176,11 @@ def improve_algorithm(initial_solution, utility, language_model):
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from selftaught.inside.messages import parse_child_message  # noqa: E402
 from selftaught.models.base import ModelResponse  # noqa: E402
 from selftaught.models.facade import LanguageModel  # noqa: E402
 from selftaught.sandbox.child_handle import RequestAnswer  # noqa: E402
 from selftaught.sandbox.errors import ProtocolError  # noqa: E402
-from selftaught.sandbox.messages import parse_child_message  # noqa: E402
 from selftaught.stop.improver_run import _RequestServer  # noqa: E402
 
 

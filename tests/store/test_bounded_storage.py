@@ -46,7 +46,7 @@ def test_an_event_and_argument_flood_grows_the_store_by_less_than_a_bound(make_c
         and capped.detail["dropped"] >= outcome.utility_calls - EVENTS_PER_IMPROVER_RUN
     )
     assert all(len(e.detail_json.encode()) <= DETAIL_MAX_BYTES + PREVIEW_CHARS * 6 + 200 for e in events)
-    # the trusted side refuses kwargs beyond a few short strings (sandbox/messages.py), so what reaches
+    # the trusted side refuses kwargs beyond a few short strings (inside/messages.py), so what reaches
     # the recorder is already small; bounded_detail's cut is checked on its own below
     flagged = [e for e in events if e.kind == "utility_extra_arguments"]
     assert flagged and all(len(e.detail_json) < 64 * 1024 for e in flagged)

@@ -188,7 +188,7 @@ def test_resume_draws_from_the_recorded_secret(pool, tmp_path, monkeypatch):
 
 def test_an_experiment_keeps_its_secret_and_fresh_splits_make_it_another_experiment(tmp_path):
     store = tmp_path / "e.db"
-    seed_improver = Path(selftaught.__file__).with_name("data") / "seed_improver.py"
+    seed_improver = Path(selftaught.__file__).parent / "inside" / "improvers" / "seed_improver.py"
     args = (
         "experiment", "transfer", "--improver", str(seed_improver),
         "--model", f"script:{REGENERATING_MODEL}", "--tasks", "parity_noise", "--n-tests", "1",

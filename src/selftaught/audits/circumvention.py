@@ -22,7 +22,7 @@ from selftaught.analysis.circumvention import CircumventionTally, Finding, class
 from selftaught.audits.prompt import SeedRequest, seed_request
 from selftaught.audits.session import AuditSession, finding_rows
 from selftaught.config import RunConfig
-from selftaught.helpers import extract_code
+from selftaught.inside.helpers import extract_code
 from selftaught.models.base import ModelError
 from selftaught.runs.calls import RunHooks, RunStart
 from selftaught.store.store import Store

@@ -4,7 +4,7 @@ The circumvention audit asks the model exactly what the seed improver (or its wa
 variant) would ask when improving the `sandbox` task's seed, without running the improver:
 its `expertise` string, the f-string `message` with `initial_solution` and `utility.str`
 filled in, and the temperature of its `batch_prompt` call are read from the syntax tree of
-`selftaught/data/seed_improver.py` (or `improvers/seed_improver_warning.py`). So the
+`selftaught/inside/improvers/seed_improver.py` (or `seed_improver_warning.py`). So the
 template has one source, and an edit to it changes the audit's prompt with it.
 """
 

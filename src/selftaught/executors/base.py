@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from selftaught.errors import UserInputError
+from selftaught.inside.messages import Command
 from selftaught.sandbox.child_handle import Reply, RequestHandler
 from selftaught.sandbox.errors import SandboxError, WorkerLost
 from selftaught.sandbox.isolation import Protection
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import Command
 
 if TYPE_CHECKING:
     from selftaught.tasks.base import Task

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.executors.base import redo_when_lost
+from selftaught.inside.messages import Command, Request
 from selftaught.sandbox.child_handle import Child, Reply, RequestAnswer
 from selftaught.sandbox.errors import SandboxError, WorkerLost
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import Command, Request
 from selftaught.sandbox.pool import WorkerPool
 
 

@@ -4,7 +4,7 @@ Improvers in sandboxed children talk to an instance of `LanguageModel` through a
 this object is the authority: it counts calls, checks `max_responses_per_call`, serves
 cached samples, asks the backend for the rest, and records every call (messages,
 parameters, responses, tokens, latency, retries). Arguments from a child arrive as valid
-text (sandbox/protocol.py); answers from the backend are made valid here (a lone
+text (inside/protocol.py); answers from the backend are made valid here (a lone
 surrogate becomes U+FFFD) before they are cached, recorded or sent to a child.
 """
 
@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from selftaught.inside.wire import valid_text
 from selftaught.models.base import ModelBackend, ModelError, ModelRequest
 from selftaught.models.cache import ResponseSource, cache_key
 from selftaught.models.limits import UsageLimiter
-from selftaught.sandbox.wire import valid_text
 
 MAX_TEMPERATURE = 2.0  # the range OpenAI-style chat models accept
 MAX_PROMPT_CHARS = 1_000_000  # per expertise or message string

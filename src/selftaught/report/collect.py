@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from selftaught.helpers import extract_code
+from selftaught.inside.helpers import extract_code
 from selftaught.models.limits import Prices
 from selftaught.report.arena_points import arena_points
 from selftaught.report.data import (

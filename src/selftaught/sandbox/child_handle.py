@@ -19,9 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from selftaught.sandbox.errors import FrameTimeout, PeerClosed, ProtocolError
-from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import (
+from selftaught.inside.messages import (
     ChildMessage,
     Command,
     ExitCommand,
@@ -31,7 +29,9 @@ from selftaught.sandbox.messages import (
     parse_answerable,
     parse_child_message,
 )
-from selftaught.sandbox.protocol import DEFAULT_MAX_FRAME, recv_frame, send_frame, send_message
+from selftaught.inside.protocol import DEFAULT_MAX_FRAME, recv_frame, send_frame, send_message
+from selftaught.sandbox.errors import FrameTimeout, PeerClosed, ProtocolError
+from selftaught.sandbox.limits import Limits
 
 EXIT_GRACE_S = 0.5  # how long an `exit` may take to send before the child is killed anyway
 

@@ -5,16 +5,24 @@
 `ProtocolError` and its subclasses describe what a child sent that is not a valid
 message; the trusted side turns each into a failed candidate or improver run, never
 a crash. `WorkerLost` is the sandbox's own loss, never the child's: its work is redone.
-Crash classification goes by these types, not by message text.
+Crash classification goes by these types, not by message text. The protocol's errors (and
+`SandboxError`) are defined in `selftaught.inside.wire_errors`, which the child imports too.
 """
 
 from __future__ import annotations
 
 from selftaught.errors import UserInputError
-
-
-class SandboxError(Exception):
-    """Anything the sandbox itself reports (not model-written code failing)."""
+from selftaught.inside.wire_errors import (
+    FrameTimeout,
+    FrameTooLarge,
+    MalformedFrame,
+    MalformedMessage,
+    MalformedRequest,
+    MalformedValue,
+    PeerClosed,
+    ProtocolError,
+    SandboxError,
+)
 
 
 class UnknownSandboxMode(SandboxError, UserInputError):
@@ -34,45 +42,18 @@ class WorkerLost(SandboxError):
     not the code's doing. The executor runs that work again on a new worker (executors/base.py)."""
 
 
-class ProtocolError(SandboxError):
-    """The peer sent something that is not a valid message (too big, not JSON, wrong shape)."""
-
-
-class FrameTooLarge(ProtocolError):
-    """A frame (announced or encoded) over the size cap, or with too many JSON items."""
-
-
-class MalformedFrame(ProtocolError):
-    """Bytes that are not UTF-8 JSON, NaN or Infinity literals, an over-long integer."""
-
-
-class MalformedValue(ProtocolError):
-    """JSON that decodes but breaks a limit: depth, size, non-finite float, bad array tag."""
-
-
-class MalformedMessage(ProtocolError):
-    """A well-formed value that is not one of the declared message types."""
-
-
-class MalformedRequest(MalformedMessage):
-    """A request whose op or fields do not fit the declaration (`messages.REQUEST_TYPES`).
-
-    While an improver runs, the child gets a refusal as its answer (the request counts
-    toward its run's cap on refused requests) and goes on; elsewhere it fails the command.
-    """
-
-    def __init__(self, op: str, reason: str) -> None:
-        super().__init__(reason)
-        self.op = op
-        self.reason = reason
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:
-        return (MalformedRequest, (self.op, self.reason))
-
-
-class FrameTimeout(ProtocolError):
-    """A frame could not be sent or received before the deadline."""
-
-
-class PeerClosed(ProtocolError):
-    """The peer closed its end (for a child: it exited or was killed)."""
+__all__ = [
+    "FrameTimeout",
+    "FrameTooLarge",
+    "MalformedFrame",
+    "MalformedMessage",
+    "MalformedRequest",
+    "MalformedValue",
+    "PeerClosed",
+    "ProtocolError",
+    "SandboxError",
+    "SandboxUnavailable",
+    "UnknownSandboxMode",
+    "WorkerLost",
+    "WorkerStartError",
+]

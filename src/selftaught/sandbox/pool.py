@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from selftaught.inside.messages import Command, ProbeCommand
+from selftaught.inside.probe import EXPECTED
 from selftaught.sandbox.child_handle import Child, Reply, RequestAnswer, RequestHandler
 from selftaught.sandbox.errors import (
     SandboxError,
@@ -56,8 +58,6 @@ from selftaught.sandbox.isolation import (
     missing_for_strict,
 )
 from selftaught.sandbox.limits import Limits, worker_environment
-from selftaught.sandbox.messages import Command, ProbeCommand
-from selftaught.sandbox.probe import EXPECTED
 
 __all__ = ["Child", "Reply", "RequestAnswer", "RequestHandler", "SandboxWarning", "WorkerLoss", "WorkerPool"]
 

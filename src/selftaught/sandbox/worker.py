@@ -25,11 +25,11 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
+from selftaught.inside.child import serve
+from selftaught.inside.protocol import recv_message, send_message
 from selftaught.sandbox.cgroup import MemoryCgroups
-from selftaught.sandbox.child import serve
 from selftaught.sandbox.isolation import RLIMITS, STRICT_EXIT, Confinement
 from selftaught.sandbox.limits import Limits, reset_child_environment
-from selftaught.sandbox.protocol import recv_message, send_message
 
 
 def _child_main(
@@ -282,7 +282,7 @@ def main() -> None:
     import numpy  # preloaded so that each forked child starts warm
     import numpy.random  # noqa: F401 - numpy imports it lazily; every seeded child uses it (15-30 ms)
 
-    import selftaught.helpers  # noqa: F401
+    import selftaught.inside.helpers  # noqa: F401
 
     gc.freeze()  # keep the preloaded heap out of the collector: fewer copied pages per child
     hello = {

@@ -1,7 +1,7 @@
 """Run one improver inside a sandboxed child, serving its model and utility calls.
 
 The child sees proxies; this module is where their requests land, already parsed into
-declared message types (sandbox/messages.py). Budgets are enforced here, with the
+declared message types (inside/messages.py). Budgets are enforced here, with the
 reference's semantics: a model call past the budget raises inside the improver, which
 may catch it and return its best so far; utility calls past their budget score 0.
 Model arguments are checked by the facade (a bad temperature raises a ValueError inside
@@ -25,12 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from selftaught.executors.base import ImproverJob
-from selftaught.models.base import ModelError
-from selftaught.models.facade import BudgetExceeded, InvalidModelArguments
-from selftaught.sandbox.child_handle import RequestAnswer
-from selftaught.sandbox.events import EventFilter
-from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import (
+from selftaught.inside.messages import (
     BatchPromptRequest,
     EventRequest,
     ImproveCommand,
@@ -39,6 +34,11 @@ from selftaught.sandbox.messages import (
     Request,
     UtilityRequest,
 )
+from selftaught.models.base import ModelError
+from selftaught.models.facade import BudgetExceeded, InvalidModelArguments
+from selftaught.sandbox.child_handle import RequestAnswer
+from selftaught.sandbox.event_filter import EventFilter
+from selftaught.sandbox.limits import Limits
 from selftaught.seeding import stable_seed
 from selftaught.stop.context import RunContext, Scope
 
@@ -104,7 +104,7 @@ class _RequestServer:
             return self._refuse("invalid", request, RequestAnswer(False, error=why, error_type="protocol"))
         if isinstance(request, UtilityRequest):
             return self._utility(request)
-        if isinstance(request, EventRequest):  # a safety event noticed in the child (sandbox/events.py)
+        if isinstance(request, EventRequest):  # a safety event noticed in the child (inside/events.py)
             event = self.events.accept({"kind": request.kind, "detail": request.detail}, request.wire_bytes)
             if event is not None:
                 self.ctx.event(event.kind, self.scope, event.detail, self.source)

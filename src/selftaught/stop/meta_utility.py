@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 
-from selftaught.helpers import extract_code
+from selftaught.inside.helpers import extract_code
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.improver_run import ImproverOutcome, run_improver
 from selftaught.tasks.base import Task

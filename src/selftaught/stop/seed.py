@@ -1,4 +1,4 @@
-"""The seed improver's source, shipped as package data."""
+"""The seed improver's source, shipped beside the other code that runs inside the sandbox."""
 
 from __future__ import annotations
 
@@ -6,4 +6,4 @@ from importlib import resources
 
 
 def seed_improver_source() -> str:
-    return resources.files("selftaught.data").joinpath("seed_improver.py").read_text()
+    return resources.files("selftaught.inside").joinpath("improvers", "seed_improver.py").read_text()

@@ -32,10 +32,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from selftaught.inside.messages import CallCommand, LoadCommand, command_message
+from selftaught.inside.protocol import ProtocolError, encode_frame, from_wire, to_wire
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import CallCommand, LoadCommand, command_message
 from selftaught.sandbox.pool import Child, WorkerPool
-from selftaught.sandbox.protocol import ProtocolError, encode_frame, from_wire, to_wire
 from selftaught.seeding import stable_seed
 from selftaught.tasks.base import SCORING_MODES, Instance, ReferenceRules, SplitFloor, Task
 

@@ -28,10 +28,10 @@ import math
 import time
 from typing import Any
 
+from selftaught.inside.messages import CallCommand, LoadCommand
+from selftaught.inside.protocol import ProtocolError, from_wire, to_wire
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.messages import CallCommand, LoadCommand
 from selftaught.sandbox.pool import WorkerPool
-from selftaught.sandbox.protocol import ProtocolError, from_wire, to_wire
 from selftaught.tasks.base import SPLITS, Instance
 from selftaught.tasks.field.common import FieldTask
 from selftaught.tasks.field.evolve_block import outside_edit

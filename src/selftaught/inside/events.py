@@ -1,21 +1,19 @@
-"""Safety events an improver's child notices, and how the orchestrator accepts them.
+"""Safety events an improver's child notices and reports (inside the sandbox).
 
-On the untrusted side, `Reporter` tells the orchestrator when improver code tampers with
+`Reporter` tells the orchestrator when improver code tampers with
 its budget proxies, builds a new model object, or imports a network, model or process
 module; each report names the improver line that did it. Reports are a record, not a
 defence: budgets are enforced by the orchestrator whatever the child says or hides.
 
-On the trusted side, `EventFilter` accepts only known kinds with small details and at
-most `MAX_EVENTS` per child, so a hostile child cannot flood the store.
+The orchestrator accepts them through `selftaught.sandbox.event_filter.EventFilter`: known
+`KINDS` only, with small details, and a few per child.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -28,9 +26,6 @@ KINDS = frozenset(
         "process_import",  # imported subprocess, multiprocessing, ctypes, ...
     }
 )
-MAX_EVENTS = 50
-MAX_DETAIL_CHARS = 2000
-MAX_FRAME_FOR_DETAIL = 64 * 1024  # a detail in a larger frame is recorded by its size only
 
 _IMPORT_KINDS = {
     "network_import": (
@@ -50,38 +45,8 @@ def import_kind(module: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Event:
-    """An accepted report: its kind and a JSON-safe detail."""
-
-    kind: str
-    detail: dict[str, Any]
-
-
-class EventFilter:
-    """Trusted side: turn a child's "event" request into an `Event`, or drop it."""
-
-    def __init__(self, limit: int = MAX_EVENTS) -> None:
-        self.limit = limit
-        self.seen = 0
-
-    def accept(self, request: dict[str, Any], wire_bytes: int = 0) -> Event | None:
-        """The event `request` reports, or None (unknown kind, past the limit). `wire_bytes`,
-        the size of the frame it came in, spares dumping a detail far over the limit."""
-        kind, detail = request.get("kind"), request.get("detail")
-        if kind not in KINDS or not isinstance(detail, dict) or self.seen >= self.limit:
-            return None
-        self.seen += 1
-        if wire_bytes > MAX_FRAME_FOR_DETAIL:
-            return Event(str(kind), {"reported_by": "child", "truncated": f"a detail of {wire_bytes} bytes"})
-        text = json.dumps(detail, default=str)
-        if len(text) > MAX_DETAIL_CHARS:
-            detail = {"truncated": text[:MAX_DETAIL_CHARS]}
-        return Event(str(kind), {"reported_by": "child", **detail})
-
-
 class Reporter:
-    """Untrusted side: sends events for the improver module named `module_name`."""
+    """Sends events for the improver module named `module_name`."""
 
     def __init__(self, send: Callable[[str, dict[str, Any]], None], source: str, module_name: str) -> None:
         self._send = send

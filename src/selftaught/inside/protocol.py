@@ -30,20 +30,20 @@ import sys
 import time
 from typing import Any, NamedTuple
 
-from selftaught.sandbox.errors import (
-    FrameTimeout,
-    FrameTooLarge,
-    MalformedFrame,
-    PeerClosed,
-    ProtocolError,
-)
-from selftaught.sandbox.wire import (
+from selftaught.inside.wire import (
     ALLOWED_DTYPES,
     DEFAULT_LIMITS,
     WireLimits,
     from_wire,
     make_text_valid,
     to_wire,
+)
+from selftaught.inside.wire_errors import (
+    FrameTimeout,
+    FrameTooLarge,
+    MalformedFrame,
+    PeerClosed,
+    ProtocolError,
 )
 
 __all__ = [

@@ -18,9 +18,8 @@ import traceback
 import types
 from typing import Any
 
-from selftaught.sandbox.errors import MalformedMessage
-from selftaught.sandbox.events import Reporter
-from selftaught.sandbox.messages import (
+from selftaught.inside.events import Reporter
+from selftaught.inside.messages import (
     MAX_UTILITY_KWARGS,
     CallCommand,
     ExitCommand,
@@ -29,8 +28,9 @@ from selftaught.sandbox.messages import (
     ProbeCommand,
     parse_command,
 )
-from selftaught.sandbox.probe import live_checks
-from selftaught.sandbox.protocol import PeerClosed, from_wire, recv_message, send_message, to_wire
+from selftaught.inside.probe import live_checks
+from selftaught.inside.protocol import PeerClosed, from_wire, recv_message, send_message, to_wire
+from selftaught.inside.wire_errors import MalformedMessage
 
 
 class BudgetExceededError(Exception):
@@ -299,7 +299,7 @@ def serve(sock: socket.socket, report: dict[str, Any] | None = None) -> None:
     `report` is what the worker applied to this child; the "probe" command returns it
     with live checks, before any model-written code has run here.
     """
-    import selftaught.helpers as helpers
+    import selftaught.inside.helpers as helpers
 
     sys.modules["helpers"] = helpers
     child = _Child(sock)

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from selftaught.sandbox.errors import MalformedValue
+from selftaught.inside.wire_errors import MalformedValue
 
 ARRAY_TAG = "__ndarray__"
 FLOAT_TAG = "__float__"

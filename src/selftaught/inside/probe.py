@@ -1,6 +1,7 @@
 """Live checks a fresh child runs on itself, so the pool knows its protections really hold.
 
-UNTRUSTED SIDE: runs inside a sandboxed child (before any model-written code).
+Runs inside a sandboxed child, before any model-written code; the pool reads the answers
+against `EXPECTED`.
 
 Each check tries one thing a hostile program would, and says whether it was denied
 (and one checks that the Python installation stays readable).
@@ -54,11 +55,21 @@ def _unix_socket() -> None:
     socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()
 
 
-def _sysv_segment() -> None:
-    from selftaught.sandbox import kernel
+def _libc_call(name: str, *args: object) -> int:
+    """Call libc's `name`; OSError with errno where it returns -1 (the host's `sandbox/kernel.py`
+    does the same for the confinement, which this package does not import)."""
+    import ctypes
 
-    segment = kernel.check(kernel.libc().shmget(0, 4096, 0o1600), "shmget")  # IPC_PRIVATE | IPC_CREAT
-    kernel.libc().shmctl(segment, 0, None)  # IPC_RMID
+    result = getattr(ctypes.CDLL(None, use_errno=True), name)(*args)
+    if result == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+    return result
+
+
+def _sysv_segment() -> None:
+    segment = _libc_call("shmget", 0, 4096, 0o1600)  # IPC_PRIVATE | IPC_CREAT
+    _libc_call("shmctl", segment, 0, None)  # IPC_RMID
 
 
 def _memfd() -> None:
@@ -66,9 +77,13 @@ def _memfd() -> None:
 
 
 def _clear_death_signal() -> None:
-    from selftaught.sandbox import kernel
+    import ctypes
 
-    kernel.prctl(kernel.PR_SET_PDEATHSIG, 0)
+    unsigned = [ctypes.c_ulong(0)] * 4  # prctl's arguments past the option are unsigned longs
+    _libc_call("prctl", ctypes.c_int(_PR_SET_PDEATHSIG), *unsigned)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _set_signal_owner() -> None:
@@ -126,9 +141,7 @@ def _xattrs_outside() -> None:
 
 
 def _inotify() -> None:
-    from selftaught.sandbox import kernel
-
-    os.close(kernel.check(kernel.libc().inotify_init1(0), "inotify_init1"))
+    os.close(_libc_call("inotify_init1", 0))
 
 
 def _python_readable() -> None:

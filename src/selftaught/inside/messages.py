@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar
 
-from selftaught.sandbox.errors import MalformedMessage, MalformedRequest, ProtocolError
-from selftaught.sandbox.wire import DEFAULT_LIMITS, WireLimits, from_wire
+from selftaught.inside.wire import DEFAULT_LIMITS, WireLimits, from_wire
+from selftaught.inside.wire_errors import MalformedMessage, MalformedRequest, ProtocolError
 
 # Error kinds the child runtime reports; anything else a child claims is recorded as `protocol`.
 CHILD_ERROR_KINDS = frozenset(
@@ -166,7 +166,7 @@ class UtilityRequest:
 
 @dataclass(frozen=True)
 class EventRequest:
-    """A safety event the child noticed (see sandbox/events.py)."""
+    """A safety event the child noticed (see inside/events.py)."""
 
     kind: str
     detail: dict[str, Any]
