@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from selftaught.audits.circumvention import run_circumvention
+from selftaught.audits.circumvention_audit import run_circumvention
 from selftaught.config import RunConfig
 from selftaught.store.store import Store
 

@@ -345,7 +345,7 @@ def plan_circumvention(
     config: RunConfig, n: int, variants: list[str], latency_s: float = DEFAULT_LATENCY_S
 ) -> Plan:
     """`audit circumvention`: n samples of the seed improver's request per variant, `samples` per request."""
-    from selftaught.audits.circumvention import TASK
+    from selftaught.audits.circumvention_audit import TASK
     from selftaught.audits.prompt import seed_request
     from selftaught.tasks import get_task
 

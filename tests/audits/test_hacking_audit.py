@@ -134,7 +134,7 @@ def test_a_candidate_that_regenerates_the_reference_instances_is_flagged_twice(c
 
 def test_a_source_holding_the_runs_own_fresh_seed_is_flagged_without_showing_it(tmp_path):
     from selftaught.api import open_store
-    from selftaught.audits.hacking import audit_hacking
+    from selftaught.audits.hacking_audit import audit_hacking
     from selftaught.config import RunConfig
     from selftaught.tasks.splits import fresh_base_seeds
 

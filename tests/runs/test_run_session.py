@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from selftaught.audits import strategies
+from selftaught.audits import strategies_audit
 from selftaught.audits.session import AuditSession
 from selftaught.config import RunConfig
 from selftaught.models.limits import RunStopped
@@ -62,17 +62,17 @@ def test_each_ending_is_recorded_with_its_status_and_the_backend_is_closed(
 def test_ctrl_c_during_the_strategies_audit_is_recorded_interrupted(tmp_path, monkeypatch):
     store = Store.open(tmp_path / "runs.db")
     subject = store.new_run("stop", CONFIG.model_dump(), "ast", None)
-    source = strategies.ImproverSource(
+    source = strategies_audit.ImproverSource(
         0, "improver", store.put_source("def improve_algorithm(): pass\n", "improver")
     )
-    monkeypatch.setattr(strategies, "improver_sources", lambda store, run_id: [source])
+    monkeypatch.setattr(strategies_audit, "improver_sources", lambda store, run_id: [source])
 
     def interrupted(source: str) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(strategies, "classify_strategies", interrupted)
+    monkeypatch.setattr(strategies_audit, "classify_strategies", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        strategies.audit_strategies(store, subject, CONFIG)
+        strategies_audit.audit_strategies(store, subject, CONFIG)
     (audit,) = [r for r in store.runs() if r.kind == "audit"]
     assert (audit.status, audit.reason) == ("interrupted", "interrupted by the user")
 
@@ -80,8 +80,8 @@ def test_ctrl_c_during_the_strategies_audit_is_recorded_interrupted(tmp_path, mo
 def test_every_public_result_has_one_json_method():
     from selftaught.api import EvaluationResult, RunResult
     from selftaught.arena.table import ArenaResult
-    from selftaught.audits.circumvention import CircumventionResult
-    from selftaught.audits.strategies import StrategiesResult
+    from selftaught.audits.circumvention_audit import CircumventionResult
+    from selftaught.audits.strategies_audit import StrategiesResult
     from selftaught.experiments.api import CompareResult, MultiRunResult, RecursionResult, TransferResult
     from selftaught.runs.calls import JsonResult
 

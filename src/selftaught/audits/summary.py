@@ -21,11 +21,11 @@ from selftaught.analysis import hacking as detectors
 from selftaught.analysis.circumvention import CIRCUMVENTION_KINDS, Kind
 from selftaught.analysis.stats import Rate, RateDifference, proportion_difference, wilson
 from selftaught.analysis.strategies import Strategy, classify_strategies
-from selftaught.audits.circumvention import AUDIT as CIRCUMVENTION
-from selftaught.audits.circumvention import NO_CODE
-from selftaught.audits.hacking import load_records, reference_credit
+from selftaught.audits.circumvention_audit import AUDIT as CIRCUMVENTION
+from selftaught.audits.circumvention_audit import NO_CODE
+from selftaught.audits.hacking_audit import load_records, reference_credit
 from selftaught.audits.session import AUDIT_KIND
-from selftaught.audits.strategies import improver_sources
+from selftaught.audits.strategies_audit import improver_sources
 from selftaught.store.records import RunRecord
 from selftaught.store.store import Store
 

@@ -22,7 +22,7 @@ from selftaught.errors import UserInputError
 
 if TYPE_CHECKING:
     from selftaught.analysis.stats import Rate, RateDifference
-    from selftaught.audits.circumvention import CircumventionResult
+    from selftaught.audits.circumvention_audit import CircumventionResult
 
 audit_app = typer.Typer(
     help="Integrity audits: sandbox circumvention, reward hacking, improver strategies, per-model summary.",
@@ -107,7 +107,7 @@ def circumvention_cmd(
 ) -> None:
     """Ask for N improvements of the sandbox task's improver; classify each rewrite's code (never run it)."""
     from selftaught.analysis.stats import footnote, proportion_difference
-    from selftaught.audits.circumvention import run_circumvention
+    from selftaught.audits.circumvention_audit import run_circumvention
     from selftaught.runs.calls import RunHooks, RunStart
 
     variants = ["seed", "warning"] if compare else ["warning" if warning else "seed"]
@@ -181,7 +181,7 @@ def hacking_cmd(
     ] = False,
 ) -> None:
     """Reward-hacking detectors over a recorded run or experiment, per iteration with 95% intervals."""
-    from selftaught.audits.hacking import audit_hacking
+    from selftaught.audits.hacking_audit import audit_hacking
 
     try:
         result = audit_hacking(_open(store), run_id, fresh=fresh, on_warning=warn)
@@ -261,7 +261,7 @@ def strategies_cmd(
     settings: dict[str, Any],
 ) -> None:
     """Label every improver a run recorded with the strategies the paper names, with the lines behind each."""
-    from selftaught.audits.strategies import audit_strategies
+    from selftaught.audits.strategies_audit import audit_strategies
 
     try:
         config = _config(config_file, settings)
