@@ -50,7 +50,7 @@ def test_accept_better_adopts_only_an_improver_that_scores_higher(
 def test_a_flaky_improver_scores_zero_under_reference_scoring(make_context, write_script, monkeypatch):
     from selftaught.executors import local
     from selftaught.stop.context import Scope
-    from selftaught.stop.meta_utility import MetaUtility, evaluate_improver
+    from selftaught.stop.meta_utility import MetaUtility, measure_improver
 
     real = local.score_solution
     monkeypatch.setattr(local, "score_solution", lambda *args, scoring="strict": real(*args))
@@ -65,7 +65,7 @@ def test_a_flaky_improver_scores_zero_under_reference_scoring(make_context, writ
     values = {}
     for scoring in ("strict", "reference"):
         ctx = make_context(model, n_tests=6, scoring=scoring)
-        evaluation = evaluate_improver(ctx, flaky, ("val",), Scope(stream="check"), "test", "eval")
+        evaluation = measure_improver(ctx, flaky, ("val",), Scope(stream="check"), "test", "eval")
         kinds = [r.outcome.error_kind for r in evaluation.repeats]
         assert "exception" in kinds and None in kinds  # some repeats raise, some return
         values[scoring] = MetaUtility(ctx).score(flaky, Scope(stream="meta"))

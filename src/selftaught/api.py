@@ -201,7 +201,7 @@ def evaluate_improver(  # noqa: PLR0913 - a public entry point: the run's hooks,
     from selftaught.runs.start import resolve_tasks
     from selftaught.stop.context import Scope
     from selftaught.stop.meta_utility import ImproverEvaluation
-    from selftaught.stop.meta_utility import evaluate_improver as meta_utility_of
+    from selftaught.stop.meta_utility import measure_improver as meta_utility_of
 
     if split not in ("val", "test"):
         raise UserInputError(f"unknown split {split!r} (use val or test)")

@@ -52,7 +52,7 @@ def _run(ctx, improver):
 
 def test_every_budget_escape_fails_and_is_recorded(make_context, write_script, strict_pool):
     ctx = make_context(write_script(ALWAYS_GOOD), calls=2, samples=1)
-    ctx.pool = strict_pool
+    ctx.executor = strict_pool
     outcome = _run(ctx, ESCAPING)
 
     # the third model call (the second through the new object) is past the budget of 2: refused
@@ -93,7 +93,7 @@ def test_every_budget_escape_fails_and_is_recorded(make_context, write_script, s
 
 def test_scores_past_the_utility_budget_are_zero_whatever_uses_says(make_context, write_script, strict_pool):
     ctx = make_context(write_script(ALWAYS_GOOD), calls=1, samples=1)
-    ctx.pool = strict_pool
+    ctx.executor = strict_pool
     improver = """
 def improve_algorithm(initial_solution, utility, language_model):
     scores = []
@@ -112,7 +112,7 @@ def improve_algorithm(initial_solution, utility, language_model):
 
 def test_a_child_cannot_flood_the_store_with_events(make_context, write_script, strict_pool):
     ctx = make_context(write_script(ALWAYS_GOOD))
-    ctx.pool = strict_pool
+    ctx.executor = strict_pool
     improver = """
 def improve_algorithm(initial_solution, utility, language_model):
     for i in range(100_000):

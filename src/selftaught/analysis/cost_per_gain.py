@@ -96,7 +96,7 @@ def _prices(store: Store, run_id: str):
 
     run = store.run(run_id)
     config = run.config if run is not None else {}
-    return Prices(config.get("price_prompt", 0.0), config.get("price_completion", 0.0))
+    return Prices.of(config)
 
 
 def cost_curve(store: Store, run_id: str) -> list[CostPoint]:

@@ -53,7 +53,7 @@ def usage_payload(usage: dict, config: dict) -> dict:
     """Per-iteration and total model use, with cost when the run had a price table."""
     from selftaught.models.limits import Prices
 
-    prices = Prices(config.get("price_prompt", 0.0), config.get("price_completion", 0.0))
+    prices = Prices.of(config)
     per_iteration = []
     totals: dict[str, float] = {}
     for iteration, figures in usage.items():

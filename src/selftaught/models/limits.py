@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class RunStopped(Exception):
@@ -25,6 +27,16 @@ class Prices:
 
     prompt_per_million: float = 0.0
     completion_per_million: float = 0.0
+
+    @classmethod
+    def of(cls, config: Any) -> Prices:
+        """The prices a run's settings name: a `RunConfig`, or the settings a run recorded (a
+        mapping, where a price may be missing or null); an unset price is zero."""
+        if isinstance(config, Mapping):
+            prompt, completion = config.get("price_prompt"), config.get("price_completion")
+        else:
+            prompt, completion = config.price_prompt, config.price_completion
+        return cls(float(prompt or 0.0), float(completion or 0.0))
 
     def cost(self, prompt_tokens: int | None, completion_tokens: int | None) -> float:
         return (

@@ -32,8 +32,8 @@ from selftaught.report.intervals import mean_interval
 from selftaught.report.productivity import collect_productivity
 from selftaught.store.queries import ReadQueries
 from selftaught.store.store import source_hash
+from selftaught.tasks.base import SPLITS
 
-SPLITS = ("val", "test")
 EVENT_CONTEXT_LINES = 2
 
 
@@ -309,7 +309,7 @@ def _prompt_text(call: Any) -> str:
 
 
 def _usage(usage: dict, config: dict) -> list[UsageRow]:
-    prices = Prices(config.get("price_prompt", 0.0) or 0.0, config.get("price_completion", 0.0) or 0.0)
+    prices = Prices.of(config)
     return [
         UsageRow(
             iteration=iteration,

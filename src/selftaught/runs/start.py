@@ -149,9 +149,7 @@ def resolve_backend(config: RunConfig, store_path: Path) -> ModelBackend:
 
 def fresh_usage(config: RunConfig) -> UsageLimiter:
     """The usage limiter of a run that has spent nothing yet (`max_calls`, `max_cost` at the set prices)."""
-    return UsageLimiter(
-        config.max_calls, config.max_cost, Prices(config.price_prompt, config.price_completion)
-    )
+    return UsageLimiter(config.max_calls, config.max_cost, Prices.of(config))
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def run_summaries(store: ReadQueries) -> list[RunSummary]:
         arms = arm_scores.get(run.id, {})
         best_arm = max(arms, key=lambda a: sum(arms[a]) / len(arms[a])) if arms else None
         count, prompt, completion = calls.get(run.id, (0, 0, 0))
-        prices = Prices(config.get("price_prompt", 0.0) or 0.0, config.get("price_completion", 0.0) or 0.0)
+        prices = Prices.of(config)
         planned = config.get("iterations")
         started, finished = improver_runs.get(run.id, (0, 0))
         summaries.append(

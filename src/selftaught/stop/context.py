@@ -46,7 +46,7 @@ class Scope:
 
 
 class RunContext:
-    """What the loop and improver runs share: config, tasks, pool, model, and the three parts above."""
+    """What the loop and improver runs share: config, tasks, executor, model, and the three parts above."""
 
     def __init__(
         self,
@@ -72,17 +72,18 @@ class RunContext:
     def executor(self) -> Executor:
         return self.scorer.executor
 
+    @executor.setter
+    def executor(self, executor: WorkerPool | Executor) -> None:
+        """Run on `executor` from now on; a bare worker pool is run as a local executor."""
+        self.scorer.executor = _as_executor(executor)
+
     @property
-    def pool(self) -> WorkerPool:
+    def worker_pool(self) -> WorkerPool:
         """The local worker pool (only a local executor has one here)."""
         executor = self.scorer.executor
         if not isinstance(executor, LocalExecutor):
             raise AttributeError(f"the {executor.name} executor has no local worker pool")
         return executor.pool
-
-    @pool.setter
-    def pool(self, pool: WorkerPool | Executor) -> None:
-        self.scorer.executor = _as_executor(pool)
 
     @property
     def store(self) -> Store | None:

@@ -27,10 +27,9 @@ from typing import Any
 from selftaught.failpoints import failpoint
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.improver_run import run_improver
-from selftaught.stop.meta_utility import ImproverEvaluation, MetaUtility, evaluate_improver
+from selftaught.stop.meta_utility import ImproverEvaluation, MetaUtility, measure_improver
 from selftaught.stop.seed import seed_improver_source
-
-SPLITS = ("val", "test")
+from selftaught.tasks.base import SPLITS
 
 
 @dataclass
@@ -132,7 +131,7 @@ def _significance(ctx: RunContext, candidate: dict[str, float], state: LoopState
     if state.val_scores is None:
         state.val_scores = _recorded_val_scores(ctx, state.improver)
     if state.val_scores is None:  # not recorded: evaluate it again on the shared streams (cached)
-        evaluation = evaluate_improver(
+        evaluation = measure_improver(
             ctx, state.improver, ("val",), _evaluation_scope(ctx, t), "iteration_eval", "eval"
         )
         state.val_scores = repeat_scores(evaluation)
@@ -148,7 +147,7 @@ def _evaluation_scope(ctx: RunContext, t: int) -> Scope:
 def _seed_iteration(ctx: RunContext, improver: str) -> tuple[IterationResult, dict[str, float]]:
     started = time.time()
     ctx.progress("iteration 0: evaluating the seed improver")
-    evaluation = evaluate_improver(ctx, improver, SPLITS, _evaluation_scope(ctx, 0), "iteration_eval", "eval")
+    evaluation = measure_improver(ctx, improver, SPLITS, _evaluation_scope(ctx, 0), "iteration_eval", "eval")
     result = IterationResult(0, "seed", evaluation.meta_utility["val"], evaluation.meta_utility["test"])
     _record(ctx, result, improver, None, started)
     return result, repeat_scores(evaluation)
@@ -175,7 +174,7 @@ def _improve_iteration(ctx: RunContext, t: int, state: LoopState) -> tuple[Itera
         )
     else:
         ctx.progress(f"iteration {t}: evaluating the new improver")
-        evaluation = evaluate_improver(
+        evaluation = measure_improver(
             ctx, candidate, SPLITS, _evaluation_scope(ctx, t), "iteration_eval", "eval"
         )
         rejection = _rejection(ctx, evaluation.meta_utility["val"], previous.meta_utility_val)

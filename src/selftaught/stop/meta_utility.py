@@ -121,12 +121,12 @@ def _split_scores(
         return dict.fromkeys(splits, 0.0)
     if len(splits) == 1:
         return {splits[0]: ctx.score(task, outcome.solution, splits[0], scope).score}
-    with ThreadPoolExecutor(max_workers=len(splits), thread_name_prefix="split") as pool:
-        futures = {split: pool.submit(ctx.score, task, outcome.solution, split, scope) for split in splits}
+    with ThreadPoolExecutor(max_workers=len(splits), thread_name_prefix="split") as threads:
+        futures = {split: threads.submit(ctx.score, task, outcome.solution, split, scope) for split in splits}
         return {split: future.result().score for split, future in futures.items()}
 
 
-def evaluate_improver(
+def measure_improver(
     ctx: RunContext,
     improver_source: str,
     splits: tuple[str, ...],
@@ -140,15 +140,15 @@ def evaluate_improver(
     jobs = [(task, repeat) for task in ctx.tasks for repeat in range(ctx.config.n_tests)]
     workers = max(1, min(len(jobs), ctx.config.parallel_improvers))
     where = _Where(scope, purpose, segment, meta_call)
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="improver")
+    threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="improver")
     try:
         futures = [
-            executor.submit(_one_repeat, ctx, improver_source, task, repeat, splits, where)
+            threads.submit(_one_repeat, ctx, improver_source, task, repeat, splits, where)
             for task, repeat in jobs
         ]
         repeats = [future.result() for future in futures]
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+        threads.shutdown(wait=False, cancel_futures=True)
     per_task = {
         task.name: {
             split: _mean([r.scores[split] for r in repeats if r.task == task.name]) for split in splits
@@ -222,7 +222,7 @@ class MetaUtility:
         return future.result()
 
     def _evaluate(self, code: str, scope: Scope, call: int) -> float:
-        evaluation = evaluate_improver(
+        evaluation = measure_improver(
             self.ctx, code, ("val",), scope, "meta_call", f"meta{call}", meta_call=call
         )
         if self.ctx.config.scoring == "reference" and any(raised(r.outcome) for r in evaluation.repeats):

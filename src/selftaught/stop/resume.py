@@ -75,7 +75,7 @@ def load_resume_point(store: Store, run_id: str) -> ResumePoint:
 
 def usage_so_far(store: Store, run_id: str, config: RunConfig) -> UsageLimiter:
     """A limiter that already counts the backend calls and cost a run has spent."""
-    prices = Prices(config.price_prompt, config.price_completion)
+    prices = Prices.of(config)
     calls, prompt_tokens, completion_tokens = store.paid_usage(run_id)
     cost = prices.cost(prompt_tokens, completion_tokens)
     return UsageLimiter(config.max_calls, config.max_cost, prices, calls=calls, cost=cost)
