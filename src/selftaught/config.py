@@ -114,6 +114,12 @@ class ExecutionSettings(Section):
         None, "limits", "Ray cluster to join (HOST:PORT or ray://HOST:PORT); none: start a local one"
     )
     parallel_improvers: int = _setting(8, "limits", "improver runs of one meta-utility run at once", ge=1)
+    speculate: bool = _setting(
+        False,
+        "limits",
+        "start the meta-utility of every candidate improver an improver receives at once (same results;"
+        " costs model calls for candidates it never evaluates)",
+    )
 
 
 SECTIONS: dict[str, type[Section]] = {

@@ -73,6 +73,17 @@ def iso(timestamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(timestamp))
 
 
+def _print_speculative(speculative: dict[str, int]) -> None:
+    """What --speculate spent on evaluations no improver asked for (counted in the usage too)."""
+    if speculative["improver_runs"]:
+        out.print(
+            f"speculative (--speculate, never asked for): {speculative['improver_runs']} improver runs,"
+            f" {speculative['model_calls']} model calls ({speculative['requests']} paid requests, counted"
+            " in the usage below)",
+            highlight=False,
+        )
+
+
 def show_cmd(
     run_id: Annotated[str, typer.Argument(metavar="RUN", help="run id (see `selftaught runs`)")],
     store: StoreOpt = None,
@@ -112,6 +123,7 @@ def show_cmd(
             for it in iterations
         ],
         "recorded": db.counts(run_id),
+        "speculative": db.speculative_usage(run_id),  # --speculate's evaluations nobody asked for
         "served_models": db.served_models(run_id),
         "usage": usage_payload(db.usage(run_id), run.config),
     }
@@ -150,6 +162,7 @@ def show_cmd(
     if iterations:
         out.print(iteration_table(payload["iterations"], run_id))
     out.print("recorded: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in payload["recorded"].items()))
+    _print_speculative(payload["speculative"])
     if payload["served_models"]:
         out.print("served by: " + ", ".join(payload["served_models"]), highlight=False)
     if payload["usage"]["per_iteration"]:

@@ -27,6 +27,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "request_timeout_s": ("--request-timeout",),
     "parallel_improvers": ("--parallel",),
     "cache": ("--cache/--no-cache",),
+    "speculate": ("--speculate/--no-speculate",),
 }
 # settings that make sense to fix for a whole shell session or machine
 ENV_VARS = {
@@ -59,6 +60,8 @@ def option_name(field: str) -> str:
     """The long option that sets `field`, as users type it."""
     if field == "cache":
         return "--no-cache"
+    if field == "speculate":
+        return "--speculate"
     return _NAMES.get(field, ("--" + field.replace("_", "-"),))[0]
 
 

@@ -20,6 +20,7 @@ refused in an answer; anything else raised on the trusted side propagates.
 
 from __future__ import annotations
 
+import builtins
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -58,6 +59,12 @@ class TrustedUtility(Protocol):
 
     def restart(self) -> None:
         """The improver run starts again (its worker was lost): per-run state starts over."""
+
+    def prefetch(self, answers: list[builtins.str], scope: Scope | None = None) -> None:
+        """The improver just received these model answers: start what it will likely ask for."""
+
+    def finish(self, scope: Scope | None = None) -> None:
+        """The improver run ended: settle what `prefetch` started and it never asked for."""
 
 
 @dataclass
@@ -136,11 +143,10 @@ class _RequestServer:
 
     def _prefetch(self, answers: list[str]) -> None:
         """Eager scoring: the answers' code blocks start scoring now, while they travel to the
-        improver, if its utility can score them (a task's utility; not the meta-utility, whose
-        evaluations cost model calls) and it has utility calls left to ask for them."""
-        prefetch = getattr(self.utility, "prefetch", None)
-        if prefetch is not None and self.utility_uses < self.utility.budget:
-            prefetch(answers)
+        improver, if it has utility calls left to ask for them (a task's utility always; the
+        meta-utility, whose evaluations cost model calls, only under `--speculate`)."""
+        if self.utility_uses < self.utility.budget:
+            self.utility.prefetch(answers, self.scope)
 
     def _refuse(self, resource: str, request: Request, answer: RequestAnswer) -> RequestAnswer:
         """Count one refused request against `resource`, then against the cap."""
@@ -239,6 +245,7 @@ def run_improver(
     finally:
         if servers:
             servers[-1].record_refusals()
+        utility.finish(scope)
     server = servers[-1]
     ctx.check_running()  # a child killed because the run stopped is not a failure of the improver
     calls, uses = server.model.uses, server.utility_uses

@@ -40,14 +40,21 @@ class TaskUtility:
     def restart(self) -> None:
         """Nothing to start over: scores are memoized by code, not numbered."""
 
-    def prefetch(self, answers: list[str]) -> None:
+    def prefetch(self, answers: list[str], scope: Scope | None = None) -> None:
         """Start scoring the code blocks of model answers an improver just received (eager scoring):
         what it will most likely ask `utility` for next. Scoring is pure, so nothing but CPU is spent
         on a block it never asks for, and nothing is recorded for it."""
-        for answer in answers:
-            code = extract_code(answer) if isinstance(answer, str) else None
-            if code:
-                self.ctx.prefetch_score(self.task, code, self.split)
+        for code in _code_blocks(answers):
+            self.ctx.prefetch_score(self.task, code, self.split)
+
+    def finish(self, scope: Scope | None = None) -> None:
+        """Nothing outlives the improver run."""
+
+
+def _code_blocks(answers: list[str]) -> list[str]:
+    """The non-blank code blocks of model answers, in answer order (what `utility` can be asked for)."""
+    blocks = (extract_code(answer) if isinstance(answer, str) else None for answer in answers)
+    return [code for code in blocks if isinstance(code, str) and code.strip()]
 
 
 @dataclass
@@ -175,6 +182,15 @@ def meta_utility_text(ctx: RunContext) -> str:
     )
 
 
+@dataclass
+class _Speculation:
+    """A meta-utility evaluation started before the improver asked for it (`--speculate`)."""
+
+    code: str
+    future: Future[float]
+    claimed: bool = False
+
+
 class MetaUtility:
     """The utility an improver gets when it improves an improver: validation meta-utility.
 
@@ -182,19 +198,81 @@ class MetaUtility:
     its sandbox worker was lost (`restart`) numbers its calls from 1 again and gets the
     evaluations the lost try already made (or is still making) for the same code, so a redo
     records what a run without the loss records, and pays nothing twice.
+
+    Speculation (`speculate`, the `--speculate` setting): when the improver receives model
+    answers, the evaluation of each of their code blocks starts at once, numbered as if the
+    improver asked for the blocks next, in answer order (block j of answers arriving after
+    call c is call c + j; blocks without code are skipped, as `score` does not number them).
+    That is the order of the seed improver (`max(candidates, key=utility)`), so its six
+    evaluations run at the same time instead of one after another. A speculation is claimed
+    when the improver's own call of that number asks for the same code: the call gets its
+    score, and the records are the ones that call would have made itself (same stream, same
+    meta-call number, same model answers), so results are identical to a run without
+    speculation. A call that asks for other code than was speculated under its number is
+    evaluated itself under that number, as without speculation. Speculations never claimed
+    by the time the improver run ends are waited for (an improver run ends only when its
+    evaluations have) and their improver runs relabelled `speculative`: they are not results,
+    but their model calls were made, so they count in `show`, `--max-calls` and `--max-cost`
+    (their stream may be the same as a claimed call's; the purpose tells them apart).
     """
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, *, speculate: bool | None = None) -> None:
         self.ctx = ctx
         self.str = meta_utility_text(ctx)
         self.budget = ctx.config.meta_utility_budget
+        self.speculate = bool(getattr(ctx.config, "speculate", False)) if speculate is None else speculate
         self.calls = 0
         self._made: dict[int, tuple[str, Future[float]]] = {}  # call number -> (code, its score)
+        self._speculated: dict[int, _Speculation] = {}  # call number -> an evaluation started early
         self._lock = threading.Lock()
+        self.claimed = 0  # speculations an improver call asked for (for tests, diagnostics)
+        self.unclaimed = 0  # speculations it never asked for, recorded as speculative
 
     def restart(self) -> None:
         with self._lock:
             self.calls = 0
+
+    def prefetch(self, answers: list[str], scope: Scope | None = None) -> None:
+        """Speculation: start evaluating the answers' code blocks under the call numbers they get if
+        the improver asks for each of them next, in order (see the class docstring)."""
+        if not self.speculate or scope is None:
+            return
+        started = []
+        with self._lock:
+            number = self.calls
+            for code in _code_blocks(answers):
+                number += 1
+                if number > self.budget:  # calls past the budget score 0 unevaluated
+                    break
+                if number in self._made or number in self._speculated:
+                    continue  # asked for already (a redo), or speculated from earlier answers
+                speculation = _Speculation(code, Future())
+                self._speculated[number] = speculation
+                started.append((number, speculation))
+        for number, speculation in started:
+            threading.Thread(
+                target=self._speculate,
+                args=(speculation, scope, number),
+                name=f"speculate{number}",
+                daemon=True,
+            ).start()
+
+    def _speculate(self, speculation: _Speculation, scope: Scope, call: int) -> None:
+        try:
+            speculation.future.set_result(self._evaluate(speculation.code, scope, call))
+        except BaseException as exc:  # noqa: BLE001 - handed to the call that claims it, if one does
+            speculation.future.set_exception(exc)
+
+    def finish(self, scope: Scope | None = None) -> None:
+        """The improver run ended: wait for the speculations it never asked for, and label them."""
+        with self._lock:
+            left, self._speculated = self._speculated, {}
+        for call, speculation in sorted(left.items()):
+            speculation.future.exception()  # waits; nobody asked for it (a stopped run says so itself)
+            self.unclaimed += 1
+            store, run_id = self.ctx.store, self.ctx.run_id
+            if store is not None and run_id is not None and scope is not None:
+                store.mark_speculative(run_id, scope.improver_run_id, call, speculation.code)
 
     def score(self, code: object, scope: Scope) -> float:
         if not isinstance(code, str) or not code.strip():
@@ -207,11 +285,23 @@ class MetaUtility:
             else:
                 if made is not None:  # a redo that asks otherwise: a number no try has used
                     self.calls = max(self._made) + 1
-                future, mine = Future(), True
+                speculation = self._speculated.get(self.calls)
+                if speculation is not None and speculation.code == code:  # claimed: it is this call's
+                    del self._speculated[self.calls]
+                    self.claimed += 1
+                    future, mine = speculation.future, False
+                else:
+                    future, mine = Future(), True
                 self._made[self.calls] = (code, future)
             call = self.calls
         if not mine:
-            return future.result()
+            try:
+                return future.result()
+            except BaseException:
+                with self._lock:  # a stopped run, not a score: a redo evaluates again
+                    if self._made.get(call, (None, None))[1] is future:
+                        self._made.pop(call)
+                raise
         try:
             future.set_result(self._evaluate(code, scope, call))
         except BaseException as exc:

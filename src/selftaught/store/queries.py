@@ -126,6 +126,21 @@ class ReadQueries:
         )[0]
         return int(row["calls"]), int(row["p"]), int(row["c"])
 
+    def speculative_usage(self, run_id: str) -> dict[str, int]:
+        """What `--speculate` spent on evaluations no improver asked for: improver runs and model requests."""
+        row = self.query(
+            "SELECT COUNT(DISTINCT i.id) AS runs, COUNT(m.id) AS calls,"
+            " COALESCE(SUM(m.cached_samples < m.n), 0) AS requests"
+            " FROM improver_runs i LEFT JOIN model_calls m ON m.improver_run_id = i.id"
+            " WHERE i.run_id = ? AND i.purpose = 'speculative'",
+            (run_id,),
+        )[0]
+        return {
+            "improver_runs": int(row["runs"]),
+            "model_calls": int(row["calls"]),
+            "requests": int(row["requests"]),
+        }
+
     def served_models(self, run_id: str) -> list[str]:
         """Model identities as the servers reported them."""
         rows = self.query(

@@ -146,6 +146,17 @@ class Store(ReadQueries):
     def start_improver_run(self, **values: Any) -> int:
         return self._insert("improver_runs", started=time.time(), **values)
 
+    def mark_speculative(self, run_id: str, parent_id: int | None, meta_call: int, improver: str) -> int:
+        """Relabel the improver runs of a meta-utility evaluation started by `--speculate` and never
+        asked for (call `meta_call` of improver run `parent_id`, of `improver`): `speculative`."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE improver_runs SET purpose = 'speculative' WHERE run_id = ? AND parent_id IS ?"
+                " AND meta_call = ? AND improver_hash = ? AND purpose = 'meta_call'",
+                (run_id, parent_id, meta_call, source_hash(improver)),
+            )
+        return cursor.rowcount
+
     def finish_improver_run(self, improver_run_id: int, **values: Any) -> None:
         self._insert("improver_run_results", improver_run_id=improver_run_id, **values)
 
