@@ -50,7 +50,8 @@ def respond(system, user, temperature, sample):
     if "def improve_algorithm" in user:
         code = f"# candidate {sample}\\n" + seed_improver_source()
     else:
-        code = f"def algorithm(train_samples, train_parity, test_samples):\\n    return [0] * len(test_samples)  # {sample}\\n"
+        code = "def algorithm(train_samples, train_parity, test_samples):\\n"
+        code += f"    return [0] * len(test_samples)  # {sample}\\n"
     return "An idea.\\n\\n```python\\n" + code + "```\\n"
 """
 
