@@ -22,8 +22,8 @@ def test_a_run_records_the_same_results_with_and_without_speculation(pool, tmp_p
     settled: list[tuple[bool, int, int]] = []
     finish = MetaUtility.finish
 
-    def counting_finish(self: MetaUtility, scope: Scope | None = None) -> None:
-        finish(self, scope)
+    def counting_finish(self: MetaUtility, scope: Scope | None = None, wait: bool = True) -> None:
+        finish(self, scope, wait)
         settled.append((self.speculate, self.claimed, self.unclaimed))
 
     monkeypatch.setattr(MetaUtility, "finish", counting_finish)

@@ -63,8 +63,9 @@ class TrustedUtility(Protocol):
     def prefetch(self, answers: list[builtins.str], scope: Scope | None = None) -> None:
         """The improver just received these model answers: start what it will likely ask for."""
 
-    def finish(self, scope: Scope | None = None) -> None:
-        """The improver run ended: settle what `prefetch` started and it never asked for."""
+    def finish(self, scope: Scope | None = None, wait: bool = True) -> None:
+        """The improver run ended: settle what `prefetch` started and it never asked for (waiting
+        for it to end unless the run is stopping)."""
 
 
 @dataclass
@@ -242,10 +243,14 @@ def run_improver(
     ctx.check_running()
     try:
         reply = ctx.executor.run_improver(job, make_server, tracker=ctx.control)
-    finally:
+    except BaseException:
         if servers:
             servers[-1].record_refusals()
-        utility.finish(scope)
+        utility.finish(scope, wait=False)  # stopping: what it started is labelled, not waited for
+        raise
+    if servers:
+        servers[-1].record_refusals()
+    utility.finish(scope)
     server = servers[-1]
     ctx.check_running()  # a child killed because the run stopped is not a failure of the improver
     calls, uses = server.model.uses, server.utility_uses

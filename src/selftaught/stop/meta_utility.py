@@ -47,7 +47,7 @@ class TaskUtility:
         for code in _code_blocks(answers):
             self.ctx.prefetch_score(self.task, code, self.split)
 
-    def finish(self, scope: Scope | None = None) -> None:
+    def finish(self, scope: Scope | None = None, wait: bool = True) -> None:
         """Nothing outlives the improver run."""
 
 
@@ -211,7 +211,7 @@ class MetaUtility:
     speculation. A call that asks for other code than was speculated under its number is
     evaluated itself under that number, as without speculation. Speculations never claimed
     by the time the improver run ends are waited for (an improver run ends only when its
-    evaluations have) and their improver runs relabelled `speculative`: they are not results,
+    evaluations have, unless the run is stopping) and their improver runs relabelled `speculative`: they are not results,
     but their model calls were made, so they count in `show`, `--max-calls` and `--max-cost`
     (their stream may be the same as a claimed call's; the purpose tells them apart).
     """
@@ -263,12 +263,15 @@ class MetaUtility:
         except BaseException as exc:  # noqa: BLE001 - handed to the call that claims it, if one does
             speculation.future.set_exception(exc)
 
-    def finish(self, scope: Scope | None = None) -> None:
-        """The improver run ended: wait for the speculations it never asked for, and label them."""
+    def finish(self, scope: Scope | None = None, wait: bool = True) -> None:
+        """The improver run ended: wait for the speculations it never asked for, and label them.
+        Without `wait` (the run is stopping, and stops them) only the improver runs they have
+        started so far are labelled."""
         with self._lock:
             left, self._speculated = self._speculated, {}
         for call, speculation in sorted(left.items()):
-            speculation.future.exception()  # waits; nobody asked for it (a stopped run says so itself)
+            if wait:
+                speculation.future.exception()  # nobody asked for it (a stopped run says so itself)
             self.unclaimed += 1
             store, run_id = self.ctx.store, self.ctx.run_id
             if store is not None and run_id is not None and scope is not None:
