@@ -211,9 +211,10 @@ class MetaUtility:
     speculation. A call that asks for other code than was speculated under its number is
     evaluated itself under that number, as without speculation. Speculations never claimed
     by the time the improver run ends are waited for (an improver run ends only when its
-    evaluations have, unless the run is stopping) and their improver runs relabelled `speculative`: they are not results,
-    but their model calls were made, so they count in `show`, `--max-calls` and `--max-cost`
-    (their stream may be the same as a claimed call's; the purpose tells them apart).
+    evaluations have, unless the run is stopping) and their improver runs relabelled
+    `speculative`: they are not results, but their model calls were made, so they count in
+    `show`, `--max-calls` and `--max-cost` (their stream may be the same as a claimed call's;
+    the purpose tells them apart).
     """
 
     def __init__(self, ctx: RunContext, *, speculate: bool | None = None) -> None:
