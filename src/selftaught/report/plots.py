@@ -6,6 +6,7 @@ import io
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from selftaught.report.data import IterationView
 
@@ -35,6 +36,17 @@ def _svg(figure) -> str:
     return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
 
 
+def _cached(key: tuple, draw: Callable[[], str]) -> str:
+    """The SVG drawn for `key` before, or `draw()` now (the last KEEP_PLOTS kept)."""
+    with _drawing:
+        svg = _plots.get(key)
+        if svg is None:
+            svg = _plots[key] = draw()
+            while len(_plots) > KEEP_PLOTS:
+                _plots.popitem(last=False)
+    return svg
+
+
 def meta_utility_svg(iterations: list[IterationView], seed_scores: dict[str, dict[str, float]]) -> str:
     """Meta-utility per iteration on val and test, with t-intervals and each task's u(s) as a line.
 
@@ -48,13 +60,7 @@ def meta_utility_svg(iterations: list[IterationView], seed_scores: dict[str, dic
         ),
         tuple((task, tuple(sorted(splits.items()))) for task, splits in sorted(seed_scores.items())),
     )
-    with _drawing:
-        svg = _plots.get(key)
-        if svg is None:
-            svg = _plots[key] = _draw(iterations, seed_scores)
-            while len(_plots) > KEEP_PLOTS:
-                _plots.popitem(last=False)
-    return svg
+    return _cached(key, lambda: _draw(iterations, seed_scores))
 
 
 def _draw(iterations: list[IterationView], seed_scores: dict[str, dict[str, float]]) -> str:
@@ -106,13 +112,7 @@ def _draw(iterations: list[IterationView], seed_scores: dict[str, dict[str, floa
 def cost_curve_svg(curve: list[dict]) -> str:
     """Meta-utility of the improver in use against cumulative paid requests and USD, per iteration."""
     key = ("cost", tuple(tuple(sorted(point.items())) for point in curve))
-    with _drawing:
-        svg = _plots.get(key)
-        if svg is None:
-            svg = _plots[key] = _draw_cost(curve)
-            while len(_plots) > KEEP_PLOTS:
-                _plots.popitem(last=False)
-    return svg
+    return _cached(key, lambda: _draw_cost(curve))
 
 
 def _draw_cost(curve: list[dict]) -> str:
@@ -138,13 +138,7 @@ def _draw_cost(curve: list[dict]) -> str:
 def arena_svg(points: list) -> str:
     """Each arena repeat's test score against the model calls it used, per arm, with each arm's mean."""
     key = ("arena", tuple((p.arm, p.repeat, p.calls, p.test) for p in points))
-    with _drawing:
-        svg = _plots.get(key)
-        if svg is None:
-            svg = _plots[key] = _draw_arena(points)
-            while len(_plots) > KEEP_PLOTS:
-                _plots.popitem(last=False)
-    return svg
+    return _cached(key, lambda: _draw_arena(points))
 
 
 def _draw_arena(points: list) -> str:
