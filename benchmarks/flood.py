@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from selftaught.config import RunConfig
+from selftaught.runs.scope import Scope
 from selftaught.runs.start import make_context, resolve_backend, resolve_tasks
 from selftaught.sandbox.pool import WorkerPool
-from selftaught.stop.context import Scope
 from selftaught.stop.improver_run import MAX_REFUSED_UNITS, run_improver
 from selftaught.stop.meta_utility import TaskUtility
 from selftaught.store.store import Store

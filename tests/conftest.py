@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from selftaught.config import RunConfig
+from selftaught.runs.context import RunContext
 from selftaught.runs.start import make_context as session_context
 from selftaught.runs.start import resolve_backend, resolve_tasks
 from selftaught.sandbox.pool import WorkerPool
-from selftaught.stop.context import RunContext
 from selftaught.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

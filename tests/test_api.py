@@ -49,7 +49,7 @@ def test_accept_better_adopts_only_an_improver_that_scores_higher(
 
 def test_a_flaky_improver_scores_zero_under_reference_scoring(make_context, write_script, monkeypatch):
     from selftaught.executors import local
-    from selftaught.stop.context import Scope
+    from selftaught.runs.scope import Scope
     from selftaught.stop.meta_utility import MetaUtility, measure_improver
 
     real = local.score_solution

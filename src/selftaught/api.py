@@ -25,10 +25,10 @@ from selftaught.config import RESUMABLE_SETTINGS, RunConfig, load_config
 from selftaught.errors import UserInputError
 from selftaught.executors.base import Executor
 from selftaught.runs.calls import IterationCallback, RunHooks, RunStart, Status, WarningCallback
+from selftaught.runs.recorder import ProgressCallback
 from selftaught.runs.session import RunSession, StoreLike
 from selftaught.sandbox.pool import WorkerPool
 from selftaught.stop.loop import IterationResult
-from selftaught.stop.recorder import ProgressCallback
 from selftaught.store.store import Store, default_store_path
 
 RESUMABLE = frozenset(RESUMABLE_SETTINGS)
@@ -150,12 +150,13 @@ def resume_run(  # noqa: PLR0913 - a public entry point: the run's hooks, each b
     `overrides` may change the settings in config.RESUMABLE_SETTINGS (limits, transport), nothing
     that changes what the run computes.
     """
+    from selftaught.runs.resume import load_resume_point, usage_so_far
     from selftaught.runs.start import Continued, resolve_tasks
-    from selftaught.stop.loop import run_stop
-    from selftaught.stop.resume import load_resume_point, usage_so_far
+    from selftaught.stop.loop import recorded_state, run_stop
 
     db = store if isinstance(store, Store) else open_store(store)
     point = load_resume_point(db, run_id)
+    state = recorded_state(db, run_id)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     refused = sorted(set(overrides) - RESUMABLE)
     if refused:
@@ -164,8 +165,8 @@ def resume_run(  # noqa: PLR0913 - a public entry point: the run's hooks, each b
         )
     config = load_config(base=point.config.model_dump(), given=overrides)
     config, tasks = resolve_tasks(config)
-    if point.done:
-        return RunResult(run_id, "finished", None, tuple(point.state.results), db.path, already_finished=True)
+    if point.status == "finished" or state.next_iteration > config.iterations:
+        return RunResult(run_id, "finished", None, tuple(state.results), db.path, already_finished=True)
     hooks = (hooks or RunHooks()).merged(
         on_progress=on_progress, on_iteration=on_iteration, on_start=on_start, on_warning=on_warning
     )
@@ -173,12 +174,12 @@ def resume_run(  # noqa: PLR0913 - a public entry point: the run's hooks, each b
         note = f"resumed (attempt {point.attempt})" + (f" with {overrides}" if overrides else "")
         session.continue_run(run_id, note)
         names = tuple(t.name for t in tasks)
-        first = point.state.next_iteration
+        first = state.next_iteration
         hooks.started(RunStart(run_id, db.path, config.model, names, first, config.iterations))
         ctx = session.context(tasks, Continued(usage_so_far(db, run_id, config), attempt=point.attempt))
-        ctx.prefill_scores(point.scores)
-        run_stop(ctx, on_iteration=hooks.on_iteration, state=point.state)
-    return RunResult(run_id, session.status, session.reason, tuple(point.state.results), db.path)
+        ctx.scorer.prefill(point.scores)
+        run_stop(ctx, on_iteration=hooks.on_iteration, state=state)
+    return RunResult(run_id, session.status, session.reason, tuple(state.results), db.path)
 
 
 def evaluate_improver(  # noqa: PLR0913 - a public entry point: the run's hooks, each by keyword
@@ -198,8 +199,8 @@ def evaluate_improver(  # noqa: PLR0913 - a public entry point: the run's hooks,
 
     Recorded in the store as an `evaluate-improver` run (with `label`, e.g. the file name).
     """
+    from selftaught.runs.scope import Scope
     from selftaught.runs.start import resolve_tasks
-    from selftaught.stop.context import Scope
     from selftaught.stop.meta_utility import ImproverEvaluation
     from selftaught.stop.meta_utility import measure_improver as meta_utility_of
 

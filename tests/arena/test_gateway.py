@@ -13,7 +13,7 @@ from selftaught.arena.budget import ArmBudget
 from selftaught.arena.chat import ChatRequestError, parse_chat_request
 from selftaught.arena.gateway import Gateway
 from selftaught.arena.server import GatewayServer
-from selftaught.stop.context import Scope
+from selftaught.runs.scope import Scope
 from tests.arena.conftest import ARENA_MODEL
 
 openai = pytest.importorskip("openai")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from selftaught.stop.context import Scope
+from selftaught.runs.scope import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.meta_utility import TaskUtility
 

@@ -21,8 +21,8 @@ from tests.conftest import GOOD_PARITY_SOLVER, run_cli
 from selftaught.inside.messages import Result, parse_answerable, parse_child_message
 from selftaught.inside.protocol import decode_frame
 from selftaught.inside.wire import REPLACEMENT_CHAR, make_text_valid, valid_text
+from selftaught.runs.scope import Scope
 from selftaught.sandbox.errors import ProtocolError
-from selftaught.stop.context import Scope
 from selftaught.stop.improver_run import ImproverOutcome, _RequestServer, run_improver
 from selftaught.stop.meta_utility import MetaUtility, TaskUtility
 from selftaught.tasks.scoring import SolutionScore

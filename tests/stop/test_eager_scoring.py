@@ -12,7 +12,7 @@ from tests.conftest import EXAMPLE_MODEL, small_config
 from tests.stop.test_lost_worker import _recorded
 
 from selftaught.api import start_run
-from selftaught.stop.scorer import Scorer
+from selftaught.runs.scorer import Scorer
 from selftaught.tasks import get_task
 from selftaught.tasks.scoring import SolutionScore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from selftaught.stop.context import Scope
+from selftaught.runs.scope import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.meta_utility import TaskUtility
 
@@ -124,7 +124,7 @@ def test_a_paper_style_improver_catches_the_budget_error_and_scores_above_zero(m
     assert outcome.ok, outcome.error
     assert outcome.model_calls == 2 and "itertools.product" in outcome.solution
     task = ctx.tasks[0]
-    assert score_solution(task, outcome.solution, "val", ctx.worker_pool).score > 0
+    assert score_solution(task, outcome.solution, "val", ctx.executor.pool).score > 0
     events = ctx.store.query("SELECT kind, detail_json FROM events WHERE run_id = ?", (ctx.run_id,))
     refusals = [json.loads(e["detail_json"]) for e in events if e["kind"] == "budget_exceeded"]
     by_resource = {r["resource"]: r["refused_calls"] for r in refusals}

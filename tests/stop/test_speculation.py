@@ -12,7 +12,7 @@ from tests.stop.test_lost_worker import _recorded
 
 from selftaught.api import start_run
 from selftaught.config import COMPUTING_SETTINGS, RESUMABLE_SETTINGS
-from selftaught.stop.context import Scope
+from selftaught.runs.scope import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.meta_utility import MetaUtility
 from selftaught.stop.seed import seed_improver_source
@@ -96,7 +96,7 @@ def test_a_candidate_the_improver_never_evaluates_is_recorded_as_speculative_and
     assert ctx.store.speculative_usage(ctx.run_id) == {"improver_runs": 2, "model_calls": 2, "requests": 2}
     total = ctx.store.query("SELECT COUNT(*) AS n FROM model_calls WHERE run_id = ?", (ctx.run_id,))[0]["n"]
     assert total == 1 + 3  # the improver's own call, then one per evaluated candidate
-    assert ctx.limiter.calls == total
+    assert ctx.control.limiter.calls == total
 
 
 def test_without_speculation_only_what_is_asked_for_is_evaluated(make_context, write_script):
@@ -104,7 +104,7 @@ def test_without_speculation_only_what_is_asked_for_is_evaluated(make_context, w
     outcome, meta = _self_improve(ctx, FIRST_ONLY, speculate=False)
     assert outcome.ok and (meta.claimed, meta.unclaimed) == (0, 0)
     assert ctx.store.speculative_usage(ctx.run_id)["improver_runs"] == 0
-    assert ctx.limiter.calls == 2
+    assert ctx.control.limiter.calls == 2
 
 
 def test_speculate_is_an_execution_setting_that_may_change_on_resume(tmp_path):

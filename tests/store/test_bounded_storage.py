@@ -1,4 +1,4 @@
-"""A store grows with the work a run was allowed, not with what a child sends (see stop/recorder.py)."""
+"""A store grows with the work a run was allowed, not with what a child sends (see runs/recorder.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import json
 
 from tests.conftest import EXAMPLE_MODEL
 
-from selftaught.stop.context import Scope
+from selftaught.runs.recorder import DETAIL_MAX_BYTES, EVENTS_PER_IMPROVER_RUN, PREVIEW_CHARS, bounded_detail
+from selftaught.runs.scope import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.meta_utility import TaskUtility
-from selftaught.stop.recorder import DETAIL_MAX_BYTES, EVENTS_PER_IMPROVER_RUN, PREVIEW_CHARS, bounded_detail
 
 FLOODER = """
 def improve_algorithm(initial_solution, utility, language_model):

@@ -23,8 +23,8 @@ from selftaught.arena.gateway import MODEL_NAME
 from selftaught.arena.repeat import STREAM_ROOT, ArenaRepeat, repeat_segment
 from selftaught.arena.server import GatewayServer
 from selftaught.experiments.session import ExperimentRun
+from selftaught.runs.scope import Scope
 from selftaught.seeding import stable_seed
-from selftaught.stop.context import Scope
 from selftaught.stop.improver_run import ImproverOutcome
 from selftaught.tasks.base import Task
 

@@ -23,7 +23,8 @@ from selftaught.arena.chat import ChatRequestError, chat_response, error_body, p
 from selftaught.models.base import ModelError
 from selftaught.models.facade import BudgetExceeded, CallRecord, InvalidModelArguments, LanguageModel
 from selftaught.models.limits import RunStopped
-from selftaught.stop.context import RunContext, Scope
+from selftaught.runs.context import RunContext
+from selftaught.runs.scope import Scope
 from selftaught.tasks.base import Task
 
 MODEL_NAME = "selftaught-gateway"  # what /v1/models lists; the run's model stands behind it
@@ -144,7 +145,7 @@ class Gateway:
             cost = (
                 0.0
                 if call.cached_samples == call.n
-                else ctx.limiter.prices.cost(call.prompt_tokens, call.completion_tokens)
+                else ctx.control.limiter.prices.cost(call.prompt_tokens, call.completion_tokens)
             )
             holder["lease"].account(call, cost)
 
@@ -157,7 +158,7 @@ class Gateway:
             recorder=record,
             cache=ctx.cache,
             stream=stream,
-            limiter=ctx.limiter,
+            limiter=ctx.control.limiter,
         )
 
         def score_validation(code: str) -> float:

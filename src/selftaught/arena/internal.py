@@ -19,7 +19,8 @@ from selftaught.arena.arms import ArmSpec
 from selftaught.arena.budget import ArmBudget
 from selftaught.arena.repeat import STREAM_ROOT, ArenaRepeat, repeat_segment
 from selftaught.experiments.session import ExperimentRun
-from selftaught.stop.context import RunContext, Scope
+from selftaught.runs.context import RunContext
+from selftaught.runs.scope import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.meta_utility import TaskUtility
 from selftaught.tasks.base import Task

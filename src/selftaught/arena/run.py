@@ -49,7 +49,7 @@ def run_arm(exp: ExperimentRun, arm: ArmSpec, runs: int, budget: ArmBudget) -> l
 
 def run_arena(exp: ExperimentRun, arms: list[ArmSpec], runs: int, budget: ArmBudget) -> ArenaResult:
     per_arm = {arm.name: run_arm(exp, arm, runs, budget) for arm in arms}
-    by_run = usage_by_improver_run(exp.store, exp.run_id, exp.ctx.limiter.prices)
+    by_run = usage_by_improver_run(exp.store, exp.run_id, exp.ctx.control.limiter.prices)
     usage = {
         name: [repeat_usage(by_run, r.improver_run_ids) for r in repeats] for name, repeats in per_arm.items()
     }

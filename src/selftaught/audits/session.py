@@ -18,10 +18,10 @@ from selftaught.models.cache import ResponseCache
 from selftaught.models.facade import CallRecord, LanguageModel
 from selftaught.models.limits import UsageLimiter
 from selftaught.runs.calls import RunHooks
+from selftaught.runs.recorder import Recorder
+from selftaught.runs.scope import Scope
 from selftaught.runs.session import QUIET_ENDINGS, RunSession
 from selftaught.runs.start import fresh_usage
-from selftaught.stop.context import Scope
-from selftaught.stop.recorder import Recorder
 from selftaught.store.store import Store
 
 AUDIT_KIND = "audit"

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from selftaught.experiments.session import ExperimentRun
-from selftaught.stop.context import Scope
+from selftaught.runs.scope import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.meta_utility import MetaUtility, run_repeat
 from selftaught.tasks.base import Task

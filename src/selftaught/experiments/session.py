@@ -19,12 +19,10 @@ from typing import Any
 from selftaught.config import COMPUTING_SETTINGS, RunConfig
 from selftaught.errors import UserInputError
 from selftaught.runs.calls import RunHooks, RunStart
+from selftaught.runs.context import RunContext
 from selftaught.runs.session import RunSession
-from selftaught.stop.context import RunContext
-from selftaught.stop.scorer import KnownScore
 from selftaught.store.records import ImproverRunRecord
 from selftaught.store.store import Store
-from selftaught.tasks.scoring import SolutionScore
 
 EXPERIMENT_KIND = "experiment"
 
@@ -79,18 +77,6 @@ def finished_improver_runs(store: Store, run_id: str) -> dict[str, ImproverRunRe
     return done
 
 
-def _known_scores(store: Store, run_id: str) -> list[KnownScore]:
-    return [
-        KnownScore(
-            e.code_hash,
-            e.task,
-            e.split,
-            SolutionScore(e.score, e.instances, e.error_kind, e.error, e.elapsed_s),
-        )
-        for e in store.evaluations(run_id)
-    ]
-
-
 @contextmanager
 def open_experiment(
     config: RunConfig,
@@ -104,8 +90,8 @@ def open_experiment(
 
     Every ending propagates (a limit's `RunStopped` and Ctrl-C too): the caller reports it.
     """
+    from selftaught.runs.resume import recorded_scores, usage_so_far
     from selftaught.runs.start import Continued, resolve_tasks
-    from selftaught.stop.resume import usage_so_far
 
     hooks = hooks or RunHooks()
     config, tasks = resolve_tasks(config)
@@ -124,7 +110,7 @@ def open_experiment(
         )
         ctx = session.context(tasks, Continued(usage_so_far(store, run_id, config)) if resumed else None)
         if resumed:
-            ctx.prefill_scores(_known_scores(store, run_id))
+            ctx.scorer.prefill(recorded_scores(store, run_id))
         done = finished_improver_runs(store, run_id)
         yield ExperimentRun(run_id, kind, parameters, ctx, store, done, resumed)
 

@@ -19,7 +19,7 @@ from selftaught.analysis.stats import Estimate, footnote, paired_difference, sco
 from selftaught.errors import UserInputError
 from selftaught.experiments.arms import RepeatScore, evaluate_arm
 from selftaught.experiments.session import ExperimentRun
-from selftaught.stop.context import Scope
+from selftaught.runs.scope import Scope
 from selftaught.store.store import Store
 
 TRANSFER_TASKS = ("str_grid_dist", "mqap", "three_sat", "maxcut", "parity_noiseless")

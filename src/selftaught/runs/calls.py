@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from selftaught.runs.recorder import ProgressCallback
     from selftaught.stop.loop import IterationResult
-    from selftaught.stop.recorder import ProgressCallback
 
 Status = Literal["finished", "stopped", "failed", "interrupted"]
 WarningCallback = Callable[[str], None]

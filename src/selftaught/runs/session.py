@@ -35,8 +35,8 @@ from selftaught.sandbox.pool import WorkerPool
 from selftaught.store.store import Store, default_store_path
 
 if TYPE_CHECKING:
-    from selftaught.stop.context import RunContext
-    from selftaught.stop.recorder import Recorder
+    from selftaught.runs.context import RunContext
+    from selftaught.runs.recorder import Recorder
     from selftaught.tasks.base import Task
 
 StoreLike = Store | str | os.PathLike[str] | None
@@ -167,4 +167,4 @@ class RunSession:
 
     def _stop(self, reason: str, clean: bool = False) -> None:
         if self.ctx is not None:
-            self.ctx.stop(reason, clean)
+            self.ctx.control.stop(reason, clean)

@@ -17,9 +17,9 @@ from selftaught.errors import UserInputError
 from selftaught.executors.base import Executor
 from selftaught.models.base import ModelBackend
 from selftaught.models.limits import Prices, UsageLimiter
+from selftaught.runs.context import RunContext
+from selftaught.runs.recorder import ProgressCallback, Recorder
 from selftaught.sandbox.pool import WorkerPool
-from selftaught.stop.context import ProgressCallback, RunContext
-from selftaught.stop.recorder import Recorder
 from selftaught.store.store import Store, StoreError
 from selftaught.tasks.base import Task
 

@@ -37,11 +37,12 @@ from selftaught.inside.messages import (
 )
 from selftaught.models.base import ModelError
 from selftaught.models.facade import BudgetExceeded, InvalidModelArguments
+from selftaught.runs.context import RunContext
+from selftaught.runs.scope import Scope
 from selftaught.sandbox.child_handle import RequestAnswer
 from selftaught.sandbox.event_filter import EventFilter
 from selftaught.sandbox.limits import Limits
 from selftaught.seeding import stable_seed
-from selftaught.stop.context import RunContext, Scope
 
 MAX_REFUSED_UNITS = 1000  # refused requests and events per improver run, weighted by size
 REFUSAL_UNIT_BYTES = 16 * 1024  # a request costs one more unit per full 16 KiB of its frame

@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.failpoints import failpoint
-from selftaught.stop.context import RunContext, Scope
+from selftaught.runs.context import RunContext
+from selftaught.runs.scope import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.meta_utility import ImproverEvaluation, MetaUtility, measure_improver
 from selftaught.stop.seed import seed_improver_source
+from selftaught.store.store import Store, source_hash
 from selftaught.tasks.base import SPLITS
 
 
@@ -70,17 +72,35 @@ class LoopState:
         return len(self.results)
 
 
+def recorded_state(store: Store, run_id: str) -> LoopState:
+    """Where a recorded run's loop stands: its recorded iterations and the improver in use after the last."""
+    results = []
+    improver = None
+    for it in store.iterations(run_id):
+        results.append(
+            IterationResult(
+                it.iteration,
+                it.status,
+                it.meta_utility_val or 0.0,
+                it.meta_utility_test or 0.0,
+                it.improver_hash,
+                it.error_kind,
+                it.error,
+                acceptance=it.acceptance,
+            )
+        )
+        improver = store.source(it.improver_hash)
+    return LoopState(improver or seed_improver_source(), results)
+
+
 def _record(
     ctx: RunContext, result: IterationResult, improver: str, candidate: str | None, started: float
 ) -> None:
-    if ctx.store is None:
-        return
-    result.improver_hash = ctx.store.put_source(improver, "improver")
-    ctx.recorder.iteration(
+    result.improver_hash = ctx.recorder.iteration(
+        improver,
+        candidate,
         iteration=result.iteration,
         status=result.status,
-        improver_hash=result.improver_hash,
-        candidate_hash=ctx.store.put_source(candidate, "improver") if candidate else None,
         meta_utility_val=result.meta_utility_val,
         meta_utility_test=result.meta_utility_test,
         error_kind=result.error_kind,
@@ -112,8 +132,6 @@ def _recorded_val_scores(ctx: RunContext, improver: str) -> dict[str, float] | N
     """The current improver's per-repeat validation scores from its recorded evaluation (after a resume)."""
     if ctx.store is None or ctx.run_id is None:
         return None
-    from selftaught.store.store import source_hash
-
     digest = source_hash(improver)
     found = {
         f"{r.task}/r{r.repeat}": float(r.score_val or 0.0)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from selftaught.inside.helpers import extract_code
-from selftaught.stop.context import RunContext, Scope
+from selftaught.runs.context import RunContext
+from selftaught.runs.scope import Scope
 from selftaught.stop.improver_run import ImproverOutcome, run_improver
 from selftaught.tasks.base import Task
 

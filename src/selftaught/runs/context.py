@@ -6,43 +6,31 @@
 - `RunControl` (control.py): whether the run goes on, and the children to kill when it stops.
 
 `RunContext` composes them behind the methods improver runs and the loop use, so that
-the orchestrator stays the only authority on budgets and the store sees every call.
-Build one with `selftaught.runs.start.make_context`, the path every run takes.
+the orchestrator stays the only authority on budgets and the store sees every call. What
+a part already offers as it is, callers take from the part (`ctx.control.limiter`,
+`ctx.scorer.prefill`); `store` and `run_id` are for reading, every write goes through
+the recorder. Build one with `selftaught.runs.start.make_context`, the path every run takes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from selftaught.config import RunConfig
-from selftaught.executors.base import Executor, RunningJob
+from selftaught.executors.base import Executor
 from selftaught.executors.local import LocalExecutor
 from selftaught.models.base import ModelBackend
 from selftaught.models.cache import ResponseSource
 from selftaught.models.facade import CallRecord, LanguageModel
 from selftaught.models.limits import UsageLimiter
+from selftaught.runs.control import RunControl
+from selftaught.runs.recorder import Recorder
+from selftaught.runs.scope import Scope
+from selftaught.runs.scorer import Scorer
 from selftaught.sandbox.pool import WorkerPool
-from selftaught.stop.control import RunControl
-from selftaught.stop.recorder import Counters, ProgressCallback, Recorder
-from selftaught.stop.scorer import KnownScore, Scorer
 from selftaught.store.store import Store
 from selftaught.tasks.base import Task
 from selftaught.tasks.scoring import SolutionScore
-
-__all__ = ["Counters", "ProgressCallback", "RunContext", "Scope"]
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where in a run something happens: iteration, improver run, and its deterministic stream path."""
-
-    iteration: int | None = None
-    improver_run_id: int | None = None
-    stream: str = ""
-
-    def child(self, segment: str, improver_run_id: int | None) -> Scope:
-        return Scope(self.iteration, improver_run_id, f"{self.stream}/{segment}" if self.stream else segment)
 
 
 class RunContext:
@@ -78,14 +66,6 @@ class RunContext:
         self.scorer.executor = _as_executor(executor)
 
     @property
-    def worker_pool(self) -> WorkerPool:
-        """The local worker pool (only a local executor has one here)."""
-        executor = self.scorer.executor
-        if not isinstance(executor, LocalExecutor):
-            raise AttributeError(f"the {executor.name} executor has no local worker pool")
-        return executor.pool
-
-    @property
     def store(self) -> Store | None:
         return self.recorder.store
 
@@ -93,32 +73,10 @@ class RunContext:
     def run_id(self) -> str | None:
         return self.recorder.run_id
 
-    @property
-    def attempt(self) -> int:
-        return self.recorder.attempt
-
-    @property
-    def counters(self) -> Counters:
-        return self.recorder.counters
-
-    @property
-    def limiter(self) -> UsageLimiter:
-        return self.control.limiter
-
     # --- run control ---------------------------------------------------------------------------
     def check_running(self) -> None:
         """Raise RunStopped if the run has been stopped (limits, replay miss, interrupt)."""
         self.control.check_running()
-
-    def stop(self, reason: str, clean: bool = False) -> None:
-        """Stop the run: refuse further model calls and kill every improver child now."""
-        self.control.stop(reason, clean)
-
-    def track(self, child: RunningJob) -> None:
-        self.control.track(child)
-
-    def untrack(self, child: RunningJob) -> None:
-        self.control.untrack(child)
 
     # --- model ---------------------------------------------------------------------------------
     def model_handle(self, scope: Scope) -> LanguageModel:
@@ -136,14 +94,10 @@ class RunContext:
             cache=self.cache,
             # a nonzero seed is part of the cache position: runs that differ only in seed get fresh answers
             stream=scope.stream if not self.config.seed else f"seed{self.config.seed}/{scope.stream}",
-            limiter=self.limiter,
+            limiter=self.control.limiter,
         )
 
     # --- scoring -------------------------------------------------------------------------------
-    def prefill_scores(self, known: list[KnownScore]) -> None:
-        """Seed the score memo with evaluations recorded earlier (resume: never score twice)."""
-        self.scorer.prefill(known)
-
     def score(self, task: Task, code: object, split: str, scope: Scope) -> SolutionScore:
         """Hidden utility of `code` on `split`: memoized per run, recorded once, at most one per core."""
 

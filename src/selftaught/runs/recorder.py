@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from selftaught.failpoints import failpoint
 from selftaught.models.facade import CallRecord, record_to_row
+from selftaught.runs.scope import Scope
 from selftaught.store.store import Store
 
 if TYPE_CHECKING:
-    from selftaught.stop.context import Scope
     from selftaught.tasks.scoring import SolutionScore
 
 EVENTS_PER_IMPROVER_RUN = 100
@@ -179,8 +179,6 @@ class Recorder:
 
     def flush_all(self) -> None:
         """Write the summaries still pending (improver runs that never finished, events outside them)."""
-        from selftaught.stop.context import Scope
-
         with self._lock:
             keys = list(self._dropped)
         for key in keys:
@@ -222,6 +220,20 @@ class Recorder:
             elapsed_s=outcome.elapsed_s,
         )
 
-    def iteration(self, **values: Any) -> None:
-        if self.store is not None and self.run_id is not None:
-            self.store.add_iteration(run_id=self.run_id, attempt=self.attempt, ended=time.time(), **values)
+    def iteration(self, improver: str, candidate: str | None, **values: Any) -> str | None:
+        """Record a finished iteration with the improver in use after it and the candidate it produced;
+        the improver's source digest (None without a store)."""
+        if self.store is None:
+            return None
+        improver_hash = self.store.put_source(improver, "improver")
+        candidate_hash = self.store.put_source(candidate, "improver") if candidate else None
+        if self.run_id is not None:
+            self.store.add_iteration(
+                run_id=self.run_id,
+                attempt=self.attempt,
+                ended=time.time(),
+                improver_hash=improver_hash,
+                candidate_hash=candidate_hash,
+                **values,
+            )
+        return improver_hash
