@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from selftaught import __version__
+from selftaught.cli.arena import arena_cmd
 from selftaught.cli.audit import audit_app
 from selftaught.cli.common import err, out, warn
 from selftaught.cli.experiment import experiment_app
@@ -36,6 +37,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(tasks_app, name="tasks")
+experiment_app.command("arena")(arena_cmd)
 app.add_typer(experiment_app, name="experiment")
 app.add_typer(audit_app, name="audit")
 

@@ -1,6 +1,6 @@
 """`selftaught experiment arena`: arms side by side at a matched model budget, with intervals.
 
-Registered on `experiment_app` by one import at the end of cli/experiment.py. Resumable
+Registered on `experiment_app` by cli/__init__.py, with the other commands. Resumable
 like every experiment: the same command again continues it, or reprints it when finished.
 """
 
@@ -21,7 +21,6 @@ from selftaught.cli.experiment import (
     _no_nan,
     _show_plan,
     _store,
-    experiment_app,
 )
 from selftaught.cli.options import ConfigFileOpt, LatencyOpt, PlanOpt, with_settings
 
@@ -35,7 +34,6 @@ ArmsOpt = Annotated[
 ]
 
 
-@experiment_app.command("arena")
 @with_settings(SETTINGS)
 def arena_cmd(
     arms: ArmsOpt = "seed,best_of_n,greedy",

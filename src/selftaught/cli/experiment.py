@@ -347,6 +347,3 @@ def resume_experiment_cmd(
         return resume_experiment(_store(store), run_id, hooks=hooks, overrides=overrides)
 
     print_result(_execute(as_json, work), as_json)
-
-
-import selftaught.cli.arena  # noqa: E402, F401  (registers `experiment arena`)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from selftaught.arena.table import ArenaResult
 from selftaught.config import RESUMABLE_SETTINGS, RunConfig, load_config
 from selftaught.errors import UserInputError
 from selftaught.experiments.compare import CompareResult, run_compare
@@ -18,10 +17,8 @@ from selftaught.experiments.multirun import MultiRunResult, run_members, summari
 from selftaught.experiments.recursion import RecursionResult, run_recursion
 from selftaught.experiments.session import open_experiment, recorded_experiment
 from selftaught.experiments.transfer import TRANSFER_TASKS, TransferResult, improver_from_run, run_transfer
-from selftaught.runs.calls import RunHooks
+from selftaught.runs.calls import JsonResult, RunHooks
 from selftaught.store.store import Store
-
-Result = TransferResult | CompareResult | RecursionResult | MultiRunResult | ArenaResult
 
 
 def _open(config: RunConfig, kind: str, parameters: dict[str, Any], store: Store, hooks: RunHooks):
@@ -138,8 +135,9 @@ def resume_experiment(
     *,
     hooks: RunHooks | None = None,
     overrides: dict[str, Any] | None = None,
-) -> Result:
-    """Continue (or reprint) a recorded experiment with the settings it was recorded with.
+) -> JsonResult:
+    """Continue (or reprint) a recorded experiment with the settings it was recorded with: the
+    kind's result (a transfer's, a comparison's, a recursion's, a multi-run's or an arena's).
 
     `overrides` may change the settings of config.RESUMABLE_SETTINGS (limits, transport), which
     an experiment's identity leaves out; anything else is refused.
