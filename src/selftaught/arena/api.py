@@ -15,6 +15,8 @@ from selftaught.arena.run import run_arena
 from selftaught.arena.table import ArenaResult
 from selftaught.config import RunConfig
 from selftaught.errors import UserInputError
+from selftaught.experiments.session import open_experiment
+from selftaught.runs.calls import RunHooks
 from selftaught.store.store import Store
 
 KIND = "arena"
@@ -28,15 +30,13 @@ def experiment_arena(
     config: RunConfig, arms: str | list[str], runs: int, *, store: Store, hooks: Any = None
 ) -> ArenaResult:
     """Run (or continue, or reprint) an arena of `arms` at `config.calls` x `config.samples` per repeat."""
-    from selftaught.experiments.api import RunHooks, _open
-
     if runs < 1:
         raise UserInputError("--runs must be at least 1")
     names = split_arms(arms) if isinstance(arms, str) else list(arms)
     budget = ArmBudget(config.calls, config.samples)
     specs = [resolve_arm(name, store, budget) for name in names]
     parameters = arena_parameters(specs, runs, budget)
-    with _open(config, KIND, parameters, store, hooks or RunHooks()) as exp:
+    with open_experiment(config, KIND, parameters, store=store, hooks=hooks or RunHooks()) as exp:
         return run_arena(exp, specs, runs, budget)
 
 
@@ -44,8 +44,6 @@ def resume_arena(
     config: RunConfig, parameters: dict[str, Any], store: Store, hooks: Any = None
 ) -> ArenaResult:
     """Continue a recorded arena with the arms it was recorded with (an improver found by its digest)."""
-    from selftaught.experiments.api import RunHooks, _open
-
     budget = ArmBudget(**{k: parameters["budget"][k] for k in ("calls", "samples_per_call")})
     specs = []
     for recorded in parameters["arms"]:
@@ -56,5 +54,5 @@ def resume_arena(
                 f"({spec.identity} != {recorded['identity']})"
             )
         specs.append(spec)
-    with _open(config, KIND, parameters, store, hooks or RunHooks()) as exp:
+    with open_experiment(config, KIND, parameters, store=store, hooks=hooks or RunHooks()) as exp:
         return run_arena(exp, specs, int(parameters["runs"]), budget)
