@@ -163,6 +163,15 @@ class _HalfUtility:
     def score(self, code, scope):
         return 0.5
 
+    def restart(self):
+        pass
+
+    def prefetch(self, answers, scope=None):
+        pass
+
+    def finish(self, scope=None, wait=True):
+        pass
+
 
 def test_every_store_write_path_takes_what_a_child_sends(make_context, write_script):
     """Model calls, events, utility arguments, evaluations, improver runs and sources, each written
