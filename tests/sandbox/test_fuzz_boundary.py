@@ -117,6 +117,15 @@ class _FakeUtility:
         assert code is None or isinstance(code, str)
         return 0.5
 
+    def restart(self):
+        pass
+
+    def prefetch(self, answers, scope=None):
+        pass
+
+    def finish(self, scope=None, wait=True):
+        pass
+
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(requests(), min_size=1, max_size=5))

@@ -206,6 +206,15 @@ class _FakeUtility:
     def score(self, code, scope):
         return 0.5
 
+    def restart(self):
+        pass
+
+    def prefetch(self, answers, scope=None):
+        pass
+
+    def finish(self, scope=None, wait=True):
+        pass
+
 
 values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
