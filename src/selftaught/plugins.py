@@ -152,6 +152,21 @@ def load(plugin: Plugin, convert: Callable[[object], T], kind: str) -> T:
         raise PluginError(f"{plugin.describe()} failed to load as {kind}: {because}") from exc
 
 
+def named_kind(kind_type: type[T], name: str, where: str) -> Callable[[object], T]:
+    """A check that an entry point's object is a `kind_type` (ModelKind, ExecutorKind) called `name`;
+    `where`: the package a plugin imports the type from, as the error names it."""
+
+    def convert(value: object) -> T:
+        if not isinstance(value, kind_type):
+            raise TypeError(f"expected a {where}.{kind_type.__name__}, found {type(value).__name__}")
+        named = getattr(value, "name", None)
+        if named != name:
+            raise TypeError(f"its {kind_type.__name__} is named {named!r}, not {name!r}")
+        return value
+
+    return convert
+
+
 def load_or_warn(plugin: Plugin, convert: Callable[[object], T], kind: str) -> T | None:
     """Like `load`, for listings: a broken plugin is one PluginWarning and None."""
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from selftaught.errors import UserInputError
-from selftaught.plugins import EXECUTORS, discover, load
+from selftaught.plugins import EXECUTORS, discover, load, named_kind
 
 if TYPE_CHECKING:
     from selftaught.executors.base import Executor
@@ -51,7 +51,7 @@ def executor_kind(name: str) -> ExecutorKind:
     plugin = discover(EXECUTORS).get(name)
     if plugin is None:
         raise UserInputError(f"unknown executor {name!r} (use {' or '.join(executor_names())})")
-    return load(plugin, _as_kind(name), "an executor kind")
+    return load(plugin, named_kind(ExecutorKind, name, "selftaught.executors"), "an executor kind")
 
 
 def starts_in_thread(name: str) -> bool:
@@ -60,17 +60,6 @@ def starts_in_thread(name: str) -> bool:
         return executor_kind(name).start_in_thread
     except UserInputError:
         return False  # starting it, in the caller's thread, says why
-
-
-def _as_kind(name: str) -> Callable[[object], ExecutorKind]:
-    def convert(value: object) -> ExecutorKind:
-        if not isinstance(value, ExecutorKind):
-            raise TypeError(f"expected a selftaught.executors.ExecutorKind, found {type(value).__name__}")
-        if value.name != name:
-            raise TypeError(f"its ExecutorKind is named {value.name!r}, not {name!r}")
-        return value
-
-    return convert
 
 
 def _start_local(mode: str, options: ExecutorOptions) -> Executor:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from selftaught.errors import UserInputError
 from selftaught.models.base import ModelBackend
 from selftaught.models.defaults import API_KEY_ENV, MAX_CONCURRENCY, MAX_RETRIES, REQUEST_TIMEOUT_S
-from selftaught.plugins import MODELS, discover, load, load_or_warn
+from selftaught.plugins import MODELS, discover, load, load_or_warn, named_kind
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def model_kinds() -> list[ModelKind]:
     A plugin that fails to load is left out with one PluginWarning line.
     """
     installed = [
-        load_or_warn(plugin, _as_kind(name), "a model kind")
+        load_or_warn(plugin, named_kind(ModelKind, name, "selftaught.models"), "a model kind")
         for name, plugin in discover(MODELS).items()
         if name not in _KINDS
     ]
@@ -74,21 +74,8 @@ def resolve_model(spec: str, options: ModelOptions | None = None) -> ModelBacken
         if plugin is None:
             known = ", ".join(sorted({*discover(MODELS), *_KINDS}))
             raise UserInputError(f"unknown model {spec!r} (known kinds: {known})")
-        kind = load(plugin, _as_kind(name), "a model kind")
+        kind = load(plugin, named_kind(ModelKind, name, "selftaught.models"), "a model kind")
     return kind.factory(argument, options or ModelOptions())
-
-
-def _as_kind(name: str) -> Callable[[object], ModelKind]:
-    """A check that an entry point's object is a ModelKind called `name`."""
-
-    def convert(value: object) -> ModelKind:
-        if not isinstance(value, ModelKind):
-            raise TypeError(f"expected a selftaught.models.ModelKind, found {type(value).__name__}")
-        if value.name != name:
-            raise TypeError(f"its ModelKind is named {value.name!r}, not {name!r}")
-        return value
-
-    return convert
 
 
 def _script_factory(argument: str, options: ModelOptions) -> ModelBackend:
