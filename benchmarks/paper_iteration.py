@@ -39,9 +39,9 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
+from selftaught.stop.seed import seed_improver_source
 from selftaught.testing.fake_openai import FakeOpenAIServer
 
 CHAIN = 9  # seed evaluation, improvement request, 6 meta-utility evaluations, new improver's evaluation
@@ -86,7 +86,7 @@ class Model:
 
     def __init__(self, kind: str) -> None:
         self.template = KINDS[kind]
-        self.seed_improver = resources.files("selftaught.data").joinpath("seed_improver.py").read_text()
+        self.seed_improver = seed_improver_source()
         self.counter = itertools.count()
         self.lock = threading.Lock()
         self.in_flight = 0

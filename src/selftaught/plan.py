@@ -10,7 +10,9 @@ Where each bound comes from (the budgets are enforced on the trusted side, stop/
   a batch of distinct messages goes out as one request per message, so at most
   `calls * samples` requests and `calls * samples` samples;
 - an improver improving an improver may call its meta-utility at most `meta budget` times,
-  each running the candidate `n_tests` times per task (those runs' calls count too);
+  each running the candidate `n_tests` times per task (those runs' calls count too); with
+  `--speculate`, each of those call numbers may also have a speculation that no call claims
+  (the improver asked for other code under that number), so twice as many evaluations;
 - prompt tokens per request: the UTF-8 bytes (a byte-level tokenizer never makes more
   tokens than bytes) of the seed improver's request for the target (its expertise and
   message, read from the packaged source as the circumvention audit renders it), plus room
@@ -231,7 +233,12 @@ class Planner:
         """An improver improving the improver `target`: its own run and every meta-utility call it makes."""
         own = self._run(self.prompt_tokens(target, self.meta_utility_str()))
         own = replace(own, wait_s=self._wave_wait(1))
-        return own + self.evaluation().times(self.config.meta_utility_budget)
+        return own + self.evaluation().times(self.meta_evaluations())
+
+    def meta_evaluations(self) -> int:
+        """The most meta-utility evaluations one self-improvement may start (see the module docstring)."""
+        budget = self.config.meta_utility_budget
+        return 2 * budget if self.config.speculate else budget
 
 
 def _seed_improver() -> str:
@@ -255,6 +262,12 @@ def _plan(config: RunConfig, command: str, parts: list[PlanPart], latency_s: flo
     ]
     if config.max_tokens is None:
         assumptions.append("no --max-tokens: completion tokens and their USD have no bound")
+    if config.speculate:
+        assumptions.append(
+            "--speculate: each meta-utility call number may also have a speculation no call claims,"
+            " so up to twice the meta-utility evaluations (an improver that evaluates every candidate"
+            " it received, in order, as the seed improver does, claims them all)"
+        )
     return Plan(
         command, tuple(parts), latency_s, config.price_prompt, config.price_completion, tuple(assumptions)
     )

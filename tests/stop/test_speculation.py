@@ -111,3 +111,35 @@ def test_speculate_is_an_execution_setting_that_may_change_on_resume(tmp_path):
     assert "speculate" in RESUMABLE_SETTINGS and "speculate" not in COMPUTING_SETTINGS
     shown = run_cli("run", "--model", f"script:{EXAMPLE_MODEL}", "--speculate", "--plan", "--json", "-T", "1")
     assert shown.returncode == 0, shown.stderr
+
+
+# Asks for candidates, then spends its whole utility budget on other code than it received.
+OTHER_CODE = """from helpers import extract_code
+
+def improve_algorithm(initial_solution, utility, language_model):
+    answers = language_model.batch_prompt("expert", ["improve:\\n" + initial_solution] * 3)
+    candidates = [c for c in extract_code(answers) if c]
+    for i in range(utility.budget):
+        utility(candidates[i % len(candidates)] + f"\\n# variant {i}\\n")
+    return candidates[0]
+"""
+
+
+def test_the_plan_bounds_speculations_that_no_call_claims(make_context, write_script):
+    from selftaught.plan import Planner
+
+    ctx = make_context(write_script(MODEL), samples=3, calls=1, speculate=True)
+    outcome, meta = _self_improve(ctx, OTHER_CODE, speculate=True)
+    budget = ctx.config.meta_utility_budget
+    assert outcome.ok and outcome.utility_calls == budget
+    assert (meta.claimed, meta.unclaimed) == (0, 3)
+    recorded = ctx.store.query(
+        "SELECT COUNT(*) AS n FROM improver_runs WHERE run_id = ? AND meta_call IS NOT NULL", (ctx.run_id,)
+    )[0]["n"]
+    assert recorded == budget + 3  # more evaluations than the budget: each one counted
+    planner = Planner(ctx.config, ctx.tasks)
+    assert planner.meta_evaluations() == 2 * budget >= recorded
+    bound = planner.self_improvement(seed_improver_source())
+    improver_runs = ctx.store.query("SELECT COUNT(*) AS n FROM improver_runs WHERE run_id = ?", (ctx.run_id,))
+    requests = ctx.store.query("SELECT COUNT(*) AS n FROM model_calls WHERE run_id = ?", (ctx.run_id,))
+    assert improver_runs[0]["n"] <= bound.improver_runs and requests[0]["n"] <= bound.requests
