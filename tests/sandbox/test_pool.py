@@ -153,6 +153,40 @@ def algorithm():
     assert _load_and_call(pool, "def algorithm():\n    return 1\n").value == 1
 
 
+def _children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            found |= {int(child) for child in f.read().split()}
+    return found
+
+
+def test_spares_wait_forked_ahead_and_no_child_holds_another_childs_socket():
+    with WorkerPool(2) as fresh:
+        kept = -(-pool_module.POOL_SPARES // fresh.n_workers)  # each worker's share
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # forked one at a time while no spawn comes
+            if all(len(_children_of(pid)) >= kept for pid in fresh.worker_pids()):
+                break
+            time.sleep(0.05)
+        assert all(len(_children_of(pid)) >= kept for pid in fresh.worker_pids())
+        count_sockets = """
+import os, stat
+def algorithm():
+    found = 0
+    for fd in range(4096):
+        try:
+            found += stat.S_ISSOCK(os.fstat(fd).st_mode)
+        except OSError:
+            pass
+    return found
+"""
+        # each spare was forked while the others waited with their sockets open: it holds only its own
+        for _ in range(kept + 1):
+            reply = _load_and_call(fresh, count_sockets)
+            assert reply.ok and reply.value == 1, reply
+
+
 # -- modes -----------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ import collections
 import itertools
 import json
 import logging
+import math
 import os
 import select
 import shutil
@@ -66,6 +67,10 @@ log = logging.getLogger(__name__)
 SPAWN_ATTEMPTS = 3  # workers tried (a dead one replaced each time) before a spawn gives up
 START_ATTEMPTS = 2  # starts of one worker slot, when a start is killed by a signal
 KEPT_LOSSES = 100  # the most recent worker losses kept for diagnostics
+# Children forked and confined ahead of time, shared out over the workers (each about 2.3 MB of
+# its own memory, so about 70 MB in all): a burst of candidates to score (30 per meta-utility
+# step at the paper's budgets) then finds its children ready, forked while the model was awaited.
+POOL_SPARES = 32
 # Any one of these keeps a child from signalling its worker: seccomp's signal filter,
 # Landlock's signal scope, a PID namespace (the worker has no pid there), or a uid of the
 # child's own (the thread cap is applied exactly then).
@@ -102,7 +107,7 @@ def _how_it_ended(status: int | None) -> str:
 
 
 class _Worker:
-    def __init__(self, scratch_root: str, mode: str, start_timeout_s: float = 60.0) -> None:
+    def __init__(self, scratch_root: str, mode: str, spares: int = 1, start_timeout_s: float = 60.0) -> None:
         self.lock = threading.Lock()
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         os.makedirs(scratch_root, exist_ok=True)
@@ -110,7 +115,15 @@ class _Worker:
         # the worker's own errors, for a start-up failure's cause; closed in stop()
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "selftaught.sandbox.worker", str(theirs.fileno()), scratch_root, mode],
+            [
+                sys.executable,
+                "-m",
+                "selftaught.sandbox.worker",
+                str(theirs.fileno()),
+                scratch_root,
+                mode,
+                str(spares),
+            ],  # fmt: skip
             pass_fds=[theirs.fileno()],
             env=worker_environment(package_root),
             stdin=subprocess.DEVNULL,
@@ -346,7 +359,8 @@ class WorkerPool:
         """A new worker for slot `index`; a start killed by a signal is tried again."""
         for attempt in range(START_ATTEMPTS):
             try:
-                return _Worker(os.path.join(self._scratch_root, f"worker-{index}"), self.mode)
+                spares = math.ceil(POOL_SPARES / self.n_workers)
+                return _Worker(os.path.join(self._scratch_root, f"worker-{index}"), self.mode, spares)
             except _KilledWhileStarting:
                 if attempt + 1 == START_ATTEMPTS:
                     raise

@@ -4,12 +4,14 @@ The worker runs no model-written code itself. It starts once with a clean enviro
 isolates itself (`isolation.Confinement`), preloads numpy and everything a child needs
 (so a child costs a fork, not an interpreter start or a single file read), says which
 protections it has in a "hello" message, then answers "spawn" requests on a
-SOCK_SEQPACKET control socket. It keeps one child forked ahead of time (a spare waiting
-for its limits), so a spawn costs the orchestrator a message and the child's own
-confinement, not a fork; it hands the orchestrator one end of the child's socket pair
-(SCM_RIGHTS), so the orchestrator then talks to the child directly. Exited children are
-reaped and their scratch removed; processes it adopted as a subreaper (which only exist
-where seccomp is missing) are killed.
+SOCK_SEQPACKET control socket. It keeps its share of pool.POOL_SPARES children forked and
+confined ahead of time (spares waiting for their limits), forked only once spawns have
+paused for QUIET_S: a burst of scorings (every candidate of an answer at once) then costs
+a message per child, and the forks and confinement (about 6 ms of CPU a child) were done
+while the machine waited for the model. It hands the orchestrator one end of the child's
+socket pair (SCM_RIGHTS), so the orchestrator then talks to the child directly. Exited
+children are reaped and their scratch removed; processes it adopted as a subreaper (which
+only exist where seccomp is missing) are killed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import signal
 import socket
 import sys
 import tempfile
+import time
+from collections import deque
 from dataclasses import dataclass
 
 from selftaught.inside.child import serve
@@ -81,6 +85,7 @@ def _recv_host_pid(sock: socket.socket) -> int:
 
 
 _PID_BYTES = 4
+QUIET_S = 0.05  # spares are forked once no spawn has come for this long (not during a burst)
 
 
 def _report_start_failure(sock: socket.socket, cause: str, wait_for_limits: bool) -> None:
@@ -113,13 +118,16 @@ class _Spare:
 class _Children:
     """The worker's children: forked, reaped, and cleaned up after."""
 
-    def __init__(self, scratch_root: str, confinement: Confinement, control: socket.socket) -> None:
+    def __init__(
+        self, scratch_root: str, confinement: Confinement, control: socket.socket, spares: int = 1
+    ) -> None:
         self.scratch_root = scratch_root
+        self.spares_kept = max(1, spares)
         self.confinement = confinement
         self.control = control
         self.live: dict[int, str] = {}
         self.cgroups: dict[int, str] = {}  # a live child's memory cgroup
-        self.spare: _Spare | None = None
+        self.spares: deque[_Spare] = deque()  # oldest first
         self.scratch_bytes = Limits().scratch_bytes  # the size the next spare's scratch gets
         self.memory_bytes = Limits().memory_bytes  # the memory cgroup limit the next spare gets
 
@@ -137,8 +145,8 @@ class _Children:
         if pid == 0:
             self.control.close()
             parent_end.close()
-            if self.spare is not None:
-                self.spare.sock.close()
+            for spare in self.spares:  # a child holds no other child's socket
+                spare.sock.close()
             _child_main(child_end, scratch, self.scratch_bytes, self.confinement, cgroup)
         child_end.close()
         if cgroup is not None:
@@ -154,19 +162,27 @@ class _Children:
         self.live[pid] = scratch
         return _Spare(pid, parent_end, scratch, self.scratch_bytes, cgroup, self.memory_bytes)
 
+    def top_up(self) -> None:
+        """Fork one more spare, if fewer than `spares_kept` wait (the caller does so only while idle)."""
+        if len(self.spares) < self.spares_kept:
+            self.spares.append(self.fork())
+
+    def _drop_spares(self) -> None:
+        while self.spares:
+            spare = self.spares.popleft()
+            spare.sock.close()
+            _kill(spare.pid)
+
     def hand_out(self, limits: dict) -> _Spare:
-        """The spare (or a fresh child) with its limits sent; forking a new spare is the caller's."""
+        """The oldest spare (or a fresh child) with its limits sent; new spares are forked when idle."""
         scratch_bytes = int(limits.get("scratch_bytes", self.scratch_bytes))
-        if scratch_bytes != self.scratch_bytes:  # its scratch is the wrong size: fork afresh
+        if scratch_bytes != self.scratch_bytes:  # their scratch is the wrong size: fork afresh
             self.scratch_bytes = scratch_bytes
-            if self.spare is not None:
-                self.spare.sock.close()
-                _kill(self.spare.pid)
-                self.spare = None
+            self._drop_spares()
         memory_bytes = int(limits.get("memory_bytes", self.memory_bytes))
         self.memory_bytes = memory_bytes
         for _ in range(2):
-            child, self.spare = self.spare or self.fork(), None
+            child = self.spares.popleft() if self.spares else self.fork()
             try:
                 cgroups = self.confinement.cgroups
                 if cgroups is not None and child.cgroup is not None and child.memory_bytes != memory_bytes:
@@ -195,9 +211,9 @@ class _Children:
                     os.rmdir(scratch)  # its files lived on a tmpfs that went with it
                 except OSError:
                     shutil.rmtree(scratch, ignore_errors=True)
-            if self.spare is not None and self.spare.pid == pid:
-                self.spare.sock.close()
-                self.spare = None
+            for spare in [spare for spare in self.spares if spare.pid == pid]:  # died while waiting
+                spare.sock.close()
+                self.spares.remove(spare)
 
     def adopted(self) -> list[int]:
         """Live children this worker did not fork itself (orphans it adopted as subreaper)."""
@@ -223,17 +239,25 @@ class _Children:
             select.select([], [], [], 0.002)
 
 
-def serve_control(control: socket.socket, scratch_root: str, confinement: Confinement) -> None:
+def serve_control(
+    control: socket.socket, scratch_root: str, confinement: Confinement, spares: int = 1
+) -> None:
     """Answer spawn requests until the control socket closes, then kill every child."""
-    children = _Children(scratch_root, confinement, control)
-    children.spare = children.fork()
+    children = _Children(scratch_root, confinement, control, spares)
+    children.top_up()
+    last_spawn = 0.0
     while True:
-        ready, _, _ = select.select([control], [], [], 0.2)
-        if not ready:
+        quiet_for = time.monotonic() - last_spawn
+        short = len(children.spares) < children.spares_kept
+        ready, _, _ = select.select([control], [], [], max(0.0, QUIET_S - quiet_for) if short else 0.2)
+        if not ready:  # no spawn for a while: reap, check for orphans, fork the next spare
             children.reap()
-            for pid in children.adopted():
-                _kill(pid)
+            if not short:
+                for pid in children.adopted():
+                    _kill(pid)
+            children.top_up()
             continue
+        last_spawn = time.monotonic()
         data = control.recv(65536)
         if not data:
             break
@@ -250,10 +274,8 @@ def serve_control(control: socket.socket, scratch_root: str, confinement: Confin
         reply = json.dumps({"ok": True, "pid": child.pid, "scratch": child.scratch}).encode()
         socket.send_fds(control, [reply], [child.sock.fileno()])
         child.sock.close()
-        # the spawn is answered: forking the next spare and reaping the children that ended
-        # (removing a scratch directory takes up to a few ms) are off its critical path
-        children.spare = children.fork()
-        children.reap()
+        # the spawn is answered; reaping the children that ended and forking spares wait until
+        # no spawn request does (the loop's select)
     children.kill_all()
     if confinement.cgroups is not None:
         confinement.cgroups.close()
@@ -276,6 +298,7 @@ def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     scratch_root = sys.argv[2]
     mode = sys.argv[3] if len(sys.argv) > 3 else "default"
+    spares = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     os.chmod(scratch_root, 0o711)  # children with a uid of their own must reach their scratch
     confinement = Confinement.set_up(mode, scratch_root)  # before any import starts a thread
 
@@ -291,7 +314,7 @@ def main() -> None:
         "protections": [p.to_dict() for p in confinement.protections.values()],
     }
     control.send(json.dumps(hello).encode())
-    serve_control(control, scratch_root, confinement)
+    serve_control(control, scratch_root, confinement, spares)
     sys.stderr.flush()
     os._exit(0)  # everything is cleaned up: skip tearing down the preloaded heap (tens of ms)
 
