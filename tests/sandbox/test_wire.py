@@ -109,7 +109,11 @@ def test_messages_are_declared_types():
         {"type": "request", "op": "lm.prompt", "expertise": "e", "message": "m", "temperature": 0.5}
     )
     assert request == PromptRequest("e", "m", 1, 0.5)
-    assert parse_child_message({"type": "result", "ok": True, "value": 3}) == Result(True, 3)
+    assert parse_child_message({"type": "result", "ok": True, "value": 3}) == Result(True, 3, decoded=3)
+    tagged = to_wire(np.arange(3))
+    result = parse_child_message({"type": "result", "ok": True, "value": tagged})
+    assert isinstance(result, Result) and result.value == tagged  # the wire form, as sent
+    assert isinstance(result.decoded, np.ndarray) and result.decoded.tolist() == [0, 1, 2]
     for bad in [
         {"type": "request", "op": "os.system", "cmd": "x"},
         {"type": "request", "op": "lm.prompt", "message": "m"},  # missing expertise

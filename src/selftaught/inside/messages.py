@@ -121,13 +121,15 @@ def _size_field() -> Any:
 
 @dataclass(frozen=True)
 class Result:
-    """The answer to one command: a wire value (still tagged, but already checked to decode
-    within the limits) or an error kind and text."""
+    """The answer to one command: a wire value (still tagged) and what it decodes to within the
+    limits (`decoded`: checking it decodes is decoding it, so it is done once), or an error kind
+    and text."""
 
     ok: bool
     value: Any = None
     error_kind: str | None = None
     error: str | None = None
+    decoded: Any = None
 
 
 @dataclass(frozen=True)
@@ -295,8 +297,7 @@ def _result(message: dict[str, Any], limits: WireLimits) -> Result:
         if extra:
             raise MalformedMessage(f"unknown fields {sorted(str(k)[:40] for k in extra)[:5]}")
         value = message.get("value")
-        from_wire(value, limits)  # only to check it: callers decode the tagged value themselves
-        return Result(True, value)
+        return Result(True, value, decoded=from_wire(value, limits))
     error_kind, error = message.get("error_kind"), message.get("error")
     if not isinstance(error_kind, str) or error_kind not in CHILD_ERROR_KINDS:
         shown = error_kind[:40] if isinstance(error_kind, str) else type(error_kind).__name__

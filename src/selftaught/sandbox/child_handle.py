@@ -41,10 +41,11 @@ class Reply:
     """What became of one command sent to a child."""
 
     ok: bool
-    value: Any = None
+    value: Any = None  # the wire value (tags kept)
     error_kind: str | None = None  # timeout, crashed, protocol, exception, load_error, ...
     error: str | None = None
     elapsed_s: float = 0.0
+    decoded: Any = None  # the value decoded (arrays and non-finite floats restored)
 
 
 @dataclass
@@ -113,6 +114,7 @@ class Child:
                         message.error_kind,
                         message.error,
                         elapsed_s=time.monotonic() - started,
+                        decoded=message.decoded,
                     )
                 if on_request is None:
                     raise ProtocolError("a request where none may be made")

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.inside.messages import CallCommand, LoadCommand, command_message
-from selftaught.inside.protocol import ProtocolError, encode_frame, from_wire, to_wire
+from selftaught.inside.protocol import ProtocolError, encode_frame, to_wire
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.pool import Child, WorkerPool
 from selftaught.seeding import stable_seed
@@ -278,10 +278,7 @@ class _Runner:
         charged = max(0.0, reply.elapsed_s - credit)
         if charged > self._limit:
             return _Failure("timeout", "time_limit", f"{charged * 1000:.0f} ms > limit")
-        try:
-            return _Answer(from_wire(reply.value), charged)
-        except ProtocolError as exc:
-            return _Failure("error", "protocol", str(exc))
+        return _Answer(reply.decoded, charged)  # decoded within the limits as the reply was read
 
 
 def score_solution(

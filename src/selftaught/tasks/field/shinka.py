@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from selftaught.inside.messages import CallCommand, LoadCommand
-from selftaught.inside.protocol import ProtocolError, from_wire, to_wire
+from selftaught.inside.protocol import to_wire
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.pool import WorkerPool
 from selftaught.tasks.base import SPLITS, Instance
@@ -131,10 +131,7 @@ class ShinkaTask(FieldTask):
                 reply = child.run(CallCommand(to_wire(args)), wall_s=limit)
                 if not reply.ok:
                     raise _Failed(reply.error_kind or "error", f"{what}: {reply.error_kind}: {reply.error}")
-                try:
-                    values.append((from_wire(reply.value), reply.elapsed_s))
-                except ProtocolError as exc:
-                    raise _Failed("protocol", f"{what}: {exc}") from None
+                values.append((reply.decoded, reply.elapsed_s))  # decoded within the limits already
             return values
         finally:
             child.close()
