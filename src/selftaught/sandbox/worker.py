@@ -274,8 +274,11 @@ def serve_control(
         reply = json.dumps({"ok": True, "pid": child.pid, "scratch": child.scratch}).encode()
         socket.send_fds(control, [reply], [child.sock.fileno()])
         child.sock.close()
-        # the spawn is answered; reaping the children that ended and forking spares wait until
-        # no spawn request does (the loop's select)
+        # The spawn is answered. With no spare left, one is forked now (spawns one after another
+        # then never wait for a fork); the others, and reaping, wait until spawns pause.
+        if not children.spares:
+            children.top_up()
+            children.reap()
     children.kill_all()
     if confinement.cgroups is not None:
         confinement.cgroups.close()
