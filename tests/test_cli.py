@@ -152,6 +152,10 @@ def test_tasks_eval_scores_a_solution_file(tmp_path):
         ["evaluate-improver", "{not_improver}", "--model", "script:{model}"],
         ["tasks", "eval", "parity_noise", "--code", "/no/such/solution.py"],
         ["tasks", "eval", "nope", "--code", "{not_improver}"],
+        ["run", "--n-tests", "0"],  # usage errors too: a bad value, an unknown option, a missing argument
+        ["run", "--no-such-option"],
+        ["show"],
+        ["no-such-command"],
     ],
 )
 def test_bad_input_prints_one_line_exits_2_and_writes_nothing(tmp_path, args):

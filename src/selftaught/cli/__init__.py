@@ -85,7 +85,7 @@ def main() -> None:
     """Entry point of the `selftaught` script."""
     _plugin_warnings_as_lines()
     try:
-        app()
+        returned = app(standalone_mode=False)  # usage errors come here, to be said in one line
     except UserInputError as exc:  # raised from deeper layers after validation
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         _exit_now(2)
@@ -93,7 +93,29 @@ def main() -> None:
         if exc.code is None or isinstance(exc.code, int):
             _exit_now(exc.code or 0)
         raise
-    _exit_now(0)
+    except typer.Abort:
+        err.print("[bold red]error:[/] aborted", highlight=False)
+        _exit_now(1)
+    except Exception as exc:
+        _usage_error(exc)
+        raise
+    _exit_now(returned if isinstance(returned, int) else 0)  # typer.Exit's code, else 0
+
+
+def _usage_error(exc: Exception) -> None:
+    """A command-line usage error (unknown option, bad value, missing argument) as one line, exit 2.
+
+    Click's errors carry `format_message()` and `exit_code`; anything else is not a usage error
+    and goes on to the normal traceback."""
+    message = getattr(exc, "format_message", None)
+    code = getattr(exc, "exit_code", None)
+    if not callable(message) or not isinstance(code, int):
+        return
+    context = getattr(exc, "ctx", None)
+    path = getattr(context, "command_path", None)
+    hint = f" (see '{path} --help')" if isinstance(path, str) and path else ""
+    err.print(f"[bold red]error:[/] {message()}{hint}", highlight=False, soft_wrap=True)
+    _exit_now(code)
 
 
 def _exit_now(code: int) -> None:
