@@ -14,20 +14,27 @@ is between improvers, not between draws of the model. Every iteration records th
 meta-utility of the improver in use on the validation and the held-out test split. An
 iteration is the unit of progress: it is recorded when it ends, and a resumed run starts
 after the last recorded one.
+
+Iteration 0's evaluation of the seed improver and iteration 1's self-improvement step run at
+the same time: the step improves the seed improver whatever its evaluation finds, and only
+iteration 1's acceptance reads it. Each keeps its own streams, so the results are those of
+running them one after the other; iteration 0 is still recorded before iteration 1.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.failpoints import failpoint
 from selftaught.runs.context import RunContext
 from selftaught.runs.scope import Scope
-from selftaught.stop.improver_run import run_improver
+from selftaught.stop.improver_run import ImproverOutcome, run_improver
 from selftaught.stop.meta_utility import ImproverEvaluation, MetaUtility, measure_improver
 from selftaught.stop.seed import seed_improver_source
 from selftaught.store.store import Store, source_hash
@@ -171,15 +178,32 @@ def _seed_iteration(ctx: RunContext, improver: str) -> tuple[IterationResult, di
     return result, repeat_scores(evaluation)
 
 
-def _improve_iteration(ctx: RunContext, t: int, state: LoopState) -> tuple[IterationResult, str]:
+@dataclass
+class _Step:
+    """Iteration t's self-improvement step: the improver run on its own source, and when it began."""
+
+    started: float
+    outcome: ImproverOutcome
+
+
+def _self_improve(ctx: RunContext, t: int, improver: str) -> _Step:
     started = time.time()
-    improver, previous = state.improver, state.results[-1]
     scope = Scope(iteration=t, stream=f"it{t}")
     ctx.progress(f"iteration {t}: the improver improves itself")
     step_scope = ctx.start_improver_run(scope, "self_improve", improver, "self")
     outcome = run_improver(ctx, improver, improver, MetaUtility(ctx), step_scope)
     failpoint("self_improve_done")
     ctx.finish_improver_run(step_scope, outcome, "improver")
+    return _Step(started, outcome)
+
+
+def _improve_iteration(
+    ctx: RunContext, t: int, state: LoopState, step: _Step | None = None
+) -> tuple[IterationResult, str]:
+    """Iteration t: the step (unless already taken), the new improver's evaluation, acceptance."""
+    improver = state.improver
+    step = step or _self_improve(ctx, t, improver)
+    started, outcome, previous = step.started, step.outcome, state.results[-1]
     candidate = outcome.solution if outcome.ok else None
     if candidate is None:
         result = IterationResult(
@@ -237,16 +261,39 @@ def run_stop(
 ) -> list[IterationResult]:
     """Run (or continue) T self-improvement iterations; one result per iteration, 0 being the seed."""
     state = state or LoopState(seed_improver_source())
+    first_step = None
     if not state.results:
-        seed_result, state.val_scores = _seed_iteration(ctx, state.improver)
+        seed = _in_background(_seed_iteration, ctx, state.improver)
+        if ctx.config.iterations >= 1:  # the step does not depend on the seed's evaluation
+            first_step = _self_improve(ctx, 1, state.improver)
+        seed_result, state.val_scores = seed.result()
         state.results.append(seed_result)
         failpoint("iteration_end")
         if on_iteration:
             on_iteration(state.results[0])
     for t in range(state.next_iteration, ctx.config.iterations + 1):
-        result, state.improver = _improve_iteration(ctx, t, state)
+        step, first_step = first_step, None
+        result, state.improver = _improve_iteration(ctx, t, state, step)
         state.results.append(result)
         failpoint("iteration_end")
         if on_iteration:
             on_iteration(result)
     return state.results
+
+
+def _in_background(function: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run `function(*args)` in a thread of its own; its result or exception in the future.
+
+    If the caller fails meanwhile, the thread is left to end as the run's other work does
+    when a run stops (its model calls are refused, its children killed).
+    """
+    future: Future[Any] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="seed-evaluation", daemon=True).start()
+    return future

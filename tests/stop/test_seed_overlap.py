@@ -1,0 +1,52 @@
+"""Iteration 0's evaluation of the seed improver runs alongside iteration 1's self-improvement step.
+
+The step does not depend on the evaluation, so a run no longer waits for one before the other;
+what it records for iteration 0 is what a run of iteration 0 alone records.
+"""
+
+from __future__ import annotations
+
+from tests.conftest import EXAMPLE_MODEL, small_config
+from tests.stop.test_lost_worker import _recorded
+
+from selftaught.api import open_store, start_run
+
+# Wraps the example model: a request for a solution (the seed's evaluation) waits up to 5 s for
+# a request to improve an improver (iteration 1's step), and notes whether one had come.
+WAITING_MODEL = """
+import importlib.util, threading
+from pathlib import Path
+
+_spec = importlib.util.spec_from_file_location("example_model", {example!r})
+_example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_example)
+_step_asked = threading.Event()
+_notes = Path({notes!r})
+
+
+def respond(system, user, temperature, sample):
+    if "def improve_algorithm" in user:
+        _step_asked.set()
+    elif sample == 0:
+        with _notes.open("a") as notes:
+            notes.write("overlapped\\n" if _step_asked.wait(5.0) else "alone\\n")
+    return _example.respond(system, user, temperature, sample)
+"""
+
+
+def test_the_seed_evaluation_and_the_first_step_overlap_and_record_what_they_record_alone(pool, tmp_path):
+    notes = tmp_path / "notes.txt"
+    model = tmp_path / "waiting_model.py"
+    model.write_text(WAITING_MODEL.format(example=str(EXAMPLE_MODEL), notes=str(notes)))
+    both = start_run(small_config(f"script:{model}", iterations=1), store=tmp_path / "both.db", pool=pool)
+    assert both.status == "finished"
+    assert notes.read_text().splitlines()[0] == "overlapped"  # the seed's first request met the step's
+    store = open_store(tmp_path / "both.db")
+    assert [it.iteration for it in store.iterations(both.run_id)] == [0, 1]  # still recorded in order
+    alone = start_run(
+        small_config(f"script:{EXAMPLE_MODEL}", iterations=0), store=tmp_path / "alone.db", pool=pool
+    )
+    iterations, runs, *_ = _recorded(tmp_path / "both.db", both.run_id)
+    seed_iterations, seed_runs, *_ = _recorded(tmp_path / "alone.db", alone.run_id)
+    assert iterations[0] == seed_iterations[0] and len(iterations) == 2
+    assert seed_runs and set(seed_runs) <= set(runs)  # iteration 0's improver runs, as recorded alone
