@@ -497,3 +497,34 @@ def test_replacements_killed_while_starting_are_a_loss_not_a_broken_sandbox(monk
         monkeypatch.setattr(pool_module, "_Worker", killed_at_start)
         with pytest.raises(WorkerLost, match="killed while starting"):
             pool.spawn(Limits(wall_s=5))
+
+
+def test_a_spares_warm_up_leaves_no_trace_a_candidate_could_see():
+    """The warm-up (a load and a call before hand-out) puts the random states back and drops its module."""
+    import random
+
+    import numpy as np
+
+    from selftaught.inside.child import warm_up
+
+    random.seed(7)
+    np.random.seed(7)
+    before = (random.getstate(), np.random.get_state()[1].copy())
+    modules = set(sys.modules)
+    warm_up()
+    assert random.getstate() == before[0]
+    assert np.array_equal(np.random.get_state()[1], before[1])
+    assert set(sys.modules) - modules == set() and "candidate" not in sys.modules
+
+
+def test_a_warmed_spare_loads_and_runs_a_candidate_seeded_as_a_fresh_child_would(pool):
+    source = (
+        "import random\nimport numpy as np\ndef f():\n    return [random.random(), float(np.random.rand())]\n"
+    )
+    values = []
+    for _ in range(2):
+        with pool.spawn(Limits(wall_s=10)) as child:
+            assert child.run({"op": "load", "source": source, "entry": "f", "seed": 11}).ok
+            values.append(child.run({"op": "call", "args": []}).value)
+    random_state = __import__("random").Random(11)
+    assert values[0] == values[1] and values[0][0] == random_state.random()

@@ -11,6 +11,7 @@ import ctypes
 import os
 import signal
 import socket
+import struct
 import time
 
 import pytest
@@ -71,6 +72,7 @@ CRASH_VALUES = {
     "float tag": '{"__float__": "1e999"}',
     "nested 100 deep": "[" * 100 + "]" * 100,
     "huge int": "7" * 1300,
+    "array in a frame's tail": '{"__ndarray__": {"dtype": "int64", "shape": [1], "at": 0}}',
 }
 
 
@@ -81,6 +83,16 @@ def test_crash_values_score_zero_with_a_recorded_kind(strict_pool, name):
     source = RAW.replace("PAYLOAD", repr(frame.encode()))
     result = score_solution(get_task("parity_noise"), source, "val", strict_pool)
     assert result.score == 0.0 and result.error_kind == "protocol", result
+
+
+def test_a_frame_with_a_raw_tail_from_a_child_fails_the_command_unread(hostile):
+    """Only the orchestrator sends tailed frames (instances' arrays raw); from a child, one is refused."""
+    message = b'{"type":"result","ok":true,"value":{"__ndarray__":{"dtype":"int8","shape":[4],"at":0}}}'
+    frame = struct.pack(">I", len(message)) + message + b"\x01\x02\x03\x04"
+    flagged = 'struct.pack(">I", 0x80000000 | len(payload))'  # the header's tail flag
+    source = RAW.replace('struct.pack(">I", len(payload))', flagged)
+    reply = hostile.run(source.replace("PAYLOAD", repr(frame)), wall_s=10)
+    assert not reply.ok and reply.error_kind == "protocol" and "tail" in (reply.error or ""), reply
 
 
 def test_a_returned_5000_digit_int_fails_in_the_child(hostile):

@@ -14,8 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from selftaught.inside.messages import PromptRequest, Result, UtilityRequest, parse_child_message
-from selftaught.inside.protocol import decode_frame, encode_frame, send_message
-from selftaught.inside.wire import from_wire, to_wire
+from selftaught.inside.protocol import (
+    TAIL_FLAG,
+    decode_frame,
+    encode_frame,
+    encode_tailed_frame,
+    read_command,
+    recv_frame,
+    send_message,
+)
+from selftaught.inside.wire import ALLOWED_DTYPES, from_wire, to_wire, to_wire_tailed
 from selftaught.sandbox.errors import (
     FrameTimeout,
     FrameTooLarge,
@@ -37,6 +45,56 @@ def test_arrays_travel_as_bytes_and_round_trip_exactly():
     back = from_wire(json.loads(json.dumps(wire)))
     assert back.dtype == np.float64 and back.shape == (200, 200) and np.array_equal(back, value)
     back[0, 0] = 1.0  # writable, as a checker may expect
+
+
+arrays = st.builds(
+    lambda dtype, shape, seed: np.random.default_rng(seed).integers(0, 2, size=shape).astype(dtype),
+    st.sampled_from(sorted(ALLOWED_DTYPES)),
+    st.lists(st.integers(0, 5), max_size=3).map(tuple),
+    st.integers(0, 2**32 - 1),
+)
+
+
+@given(st.lists(arrays | st.integers(-5, 5) | st.text(max_size=5), max_size=6))
+def test_a_tailed_frame_gives_a_child_the_same_arguments_as_base64(args):
+    tail = bytearray()
+    message = {"op": "call", "args": to_wire_tailed(args, tail)}
+    frame = encode_tailed_frame(message, bytes(tail))
+    header = int.from_bytes(frame[:4], "big")
+    assert header & TAIL_FLAG
+    received, raw = read_command(header, bytearray(frame[4:]))
+    back = from_wire(received["args"], tail=raw)
+    plain = from_wire(json.loads(json.dumps(to_wire(args))))
+    assert len(back) == len(plain) == len(args)
+    for got, expected in zip(back, plain, strict=True):
+        if isinstance(expected, np.ndarray):
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            assert np.array_equal(got, expected) and got.flags.writeable
+        else:
+            assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("tail", "spec"),
+    [
+        (None, {"dtype": "int8", "shape": [2], "at": 0}),  # no tail at all
+        (b"\x01", {"dtype": "int8", "shape": [2], "at": 0}),  # past its end
+        (b"\x01\x02", {"dtype": "int8", "shape": [1], "at": -1}),
+        (b"\x01\x02", {"dtype": "int8", "shape": [1], "at": True}),
+        (b"\x01\x02", {"dtype": "int8", "shape": [1], "at": 0, "b64": "AQ=="}),  # both forms
+    ],
+)
+def test_an_array_outside_its_frames_tail_is_a_malformed_value(tail, spec):
+    with pytest.raises(MalformedValue):
+        from_wire({"__ndarray__": spec}, tail=None if tail is None else memoryview(bytearray(tail)))
+
+
+def test_the_trusted_side_refuses_a_tailed_frame_unread():
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(encode_tailed_frame({"type": "result", "ok": True}, b"\0" * 8))
+        with pytest.raises(MalformedFrame, match="tail"):
+            recv_frame(ours, time.monotonic() + 5)
 
 
 @pytest.mark.parametrize(

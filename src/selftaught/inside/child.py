@@ -26,10 +26,22 @@ from selftaught.inside.messages import (
     ImproveCommand,
     LoadCommand,
     ProbeCommand,
+    command_message,
     parse_command,
 )
 from selftaught.inside.probe import live_checks
-from selftaught.inside.protocol import PeerClosed, from_wire, recv_message, send_message, to_wire
+from selftaught.inside.protocol import (
+    PeerClosed,
+    encode_frame,
+    encode_tailed_frame,
+    from_wire,
+    read_command,
+    recv_command,
+    recv_message,
+    send_message,
+    to_wire,
+)
+from selftaught.inside.wire import to_wire_tailed
 from selftaught.inside.wire_errors import MalformedMessage
 
 
@@ -213,12 +225,14 @@ class _Child:
         self.channel = _Channel(sock)
         self.entry: Any = None
 
-    def handle(self, command: LoadCommand | CallCommand | ImproveCommand) -> dict[str, Any]:
+    def handle(
+        self, command: LoadCommand | CallCommand | ImproveCommand, tail: memoryview | None = None
+    ) -> dict[str, Any]:
         if isinstance(command, LoadCommand):
             return self.load(command)
         if isinstance(command, CallCommand):
             try:
-                value = self.entry(*from_wire(command.args))
+                value = self.entry(*from_wire(command.args, tail=tail))
                 return {"type": "result", "ok": True, "value": to_wire(value)}
             except BaseException as exc:  # noqa: BLE001
                 return _failure("exception", exc)
@@ -280,7 +294,9 @@ class _Child:
         return {"type": "result", "ok": True, "value": result}
 
 
-def _answer(child: _Child, message: dict[str, Any], report: dict[str, Any] | None) -> dict[str, Any] | None:
+def _answer(
+    child: _Child, message: dict[str, Any], report: dict[str, Any] | None, tail: memoryview | None = None
+) -> dict[str, Any] | None:
     """The reply to one command read through its declaration; None for `exit`."""
     try:
         command = parse_command(message)
@@ -290,7 +306,44 @@ def _answer(child: _Child, message: dict[str, Any], report: dict[str, Any] | Non
         return None
     if isinstance(command, ProbeCommand):
         return {"type": "result", "ok": True, "value": {**(report or {}), "checks": live_checks()}}
-    return child.handle(command)
+    return child.handle(command, tail)
+
+
+_WARM_UP_SOURCE = "def _selftaught_warm_up(*args):\n    return [len(args), 0.5, None, 'x']\n"
+
+
+def warm_up() -> None:
+    """Take a load and a call through this child's code once, before any candidate is here.
+
+    A freshly forked child pays for its first command in copied pages and first-use set-up
+    (a load took 1.4 ms against 0.4 ms the second time, a parity instance's call 1.1 ms
+    against 0.45 ms). A spare does this while it waits to be handed out, off the critical
+    path. It leaves nothing a candidate could see but what every child has: the random
+    states are put back and the warm-up module removed.
+    """
+    import random
+
+    numpy = sys.modules.get("numpy")
+    states = (random.getstate(), numpy.random.get_state() if numpy is not None else None)
+    child = _Child(None)  # type: ignore[arg-type] - no request is made
+    args: list[Any] = [[1, 2.5, "text", None, {"key": True}]]
+    if numpy is not None:
+        args += [numpy.zeros((128, 16), dtype=numpy.int64), numpy.ones(128, dtype=numpy.float64)]
+    tail = bytearray()
+    call = encode_tailed_frame(command_message(CallCommand(to_wire_tailed(args, tail))), bytes(tail))
+    frames = [encode_frame(command_message(LoadCommand(_WARM_UP_SOURCE, "_selftaught_warm_up", 0))), call]
+    try:
+        for frame in frames:
+            message, raw = read_command(int.from_bytes(frame[:4], "big"), bytearray(frame[4:]))
+            reply = _answer(child, message, None, raw)
+            encode_frame(reply or {})
+            if reply is not None and reply.get("ok"):
+                from_wire(reply.get("value"))
+    finally:
+        sys.modules.pop("candidate", None)
+        random.setstate(states[0])
+        if numpy is not None and states[1] is not None:
+            numpy.random.set_state(states[1])
 
 
 def serve(sock: socket.socket, report: dict[str, Any] | None = None) -> None:
@@ -305,10 +358,10 @@ def serve(sock: socket.socket, report: dict[str, Any] | None = None) -> None:
     child = _Child(sock)
     while True:
         try:
-            message = recv_message(sock)
+            message, tail = recv_command(sock)
         except PeerClosed:
             return
-        reply = _answer(child, message, report)
+        reply = _answer(child, message, report, tail)
         if reply is None:
             return
         try:

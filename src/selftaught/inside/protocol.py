@@ -14,6 +14,11 @@ an encoded surrogate) and nothing else; a frame whose text holds a surrogate esc
 `wire.make_text_valid`, so lone surrogates become U+FFFD before any other code sees
 them. A frame without such an escape (almost all) costs one regular-expression scan.
 
+A tailed frame (`encode_tailed_frame`: the header's top bit set, then the JSON's length, the
+JSON, and raw array bytes that its array tags point into) goes only from the orchestrator to
+a child (`recv_command`); the trusted side refuses one unread, as it refuses any frame over
+its size limit.
+
 Decoding memory: a frame of F bytes with N items costs at most 10 F + 200 N bytes
 (parse and `from_wire` together; measured in tests/sandbox/test_wire.py on the worst
 shapes), so at most about 260 MB at the 16 MiB and 500,000-item caps, where a 16 MiB
@@ -55,9 +60,12 @@ __all__ = [
     "ReceivedFrame",
     "decode_frame",
     "encode_frame",
+    "encode_tailed_frame",
     "from_wire",
     "item_bound",
     "recv_frame",
+    "read_command",
+    "recv_command",
     "recv_message",
     "send_frame",
     "send_message",
@@ -67,6 +75,7 @@ __all__ = [
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 MAX_INT_DIGITS = 1300  # a little over WireLimits.max_int_bits in decimal
 _HEADER = struct.Struct(">I")
+TAIL_FLAG = 0x8000_0000  # in a header: JSON, then raw bytes (orchestrator to child only)
 _ITEM_BYTES = b",:[{"
 _CHUNK = 1 << 16
 # A JSON escape of a surrogate code point (a valid pair is joined by the parser, a lone one is kept).
@@ -79,6 +88,16 @@ def encode_frame(message: dict[str, Any], max_frame: int = DEFAULT_MAX_FRAME) ->
     if len(payload) > max_frame:
         raise FrameTooLarge(f"message of {len(payload)} bytes exceeds the {max_frame}-byte limit")
     return _HEADER.pack(len(payload)) + payload
+
+
+def encode_tailed_frame(message: dict[str, Any], tail: bytes, max_frame: int = DEFAULT_MAX_FRAME) -> bytes:
+    """A frame of `message` followed by `tail`, the raw bytes its array tags point into
+    (`wire.to_wire_tailed`); raise FrameTooLarge if the whole exceeds `max_frame`."""
+    payload = json.dumps(message, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    size = _HEADER.size + len(payload) + len(tail)
+    if size > max_frame:
+        raise FrameTooLarge(f"message of {size} bytes exceeds the {max_frame}-byte limit")
+    return _HEADER.pack(TAIL_FLAG | size) + _HEADER.pack(len(payload)) + payload + tail
 
 
 def _reject_constant(name: str) -> Any:
@@ -121,8 +140,10 @@ def _decode(payload: bytes | bytearray, upper: int, limits: WireLimits) -> dict[
     if upper > limits.max_items:
         raise FrameTooLarge(f"frame may hold more than {limits.max_items} items")
     # Python's own limit on int-from-str digits stops quadratic parses, unless someone lifted it.
+    # A payload no longer than MAX_INT_DIGITS cannot hold a longer integer: no hook to call per int.
     digits = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
-    hook = _parse_int if digits == 0 or digits > MAX_INT_DIGITS else None
+    lifted = digits == 0 or digits > MAX_INT_DIGITS
+    hook = _parse_int if lifted and len(payload) > MAX_INT_DIGITS else None
     try:
         # Strict UTF-8 here: json.loads on bytes would also take UTF-16/32 and let encoded
         # surrogates through ("surrogatepass").
@@ -201,6 +222,8 @@ def recv_frame(
 ) -> ReceivedFrame:
     """One framed message received before `deadline`, with its size and item bound (its decoding cost)."""
     (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
+    if size & TAIL_FLAG:
+        raise MalformedFrame("a frame with a raw tail, which only a child accepts")
     if size > max_frame:
         raise FrameTooLarge(f"peer announced a {size}-byte message, over the {max_frame}-byte limit")
     payload = _recv_exact(sock, size, deadline)
@@ -216,3 +239,30 @@ def recv_message(
 ) -> dict[str, Any]:
     """Receive one framed message before `deadline` (a time.monotonic() value, or None to wait)."""
     return recv_frame(sock, deadline, max_frame, limits).message
+
+
+def recv_command(
+    sock: socket.socket, max_frame: int = DEFAULT_MAX_FRAME
+) -> tuple[dict[str, Any], memoryview | None]:
+    """In a child: the next message from the orchestrator, with its raw tail if it has one
+    (arrays decoded from it are writable views into a buffer of their own)."""
+    (header,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, None))
+    size = header & ~TAIL_FLAG
+    if size > max_frame:
+        raise FrameTooLarge(f"peer announced a {size}-byte message, over the {max_frame}-byte limit")
+    return read_command(header, _recv_exact(sock, size, None))
+
+
+def read_command(header: int, payload: bytearray) -> tuple[dict[str, Any], memoryview | None]:
+    """A command frame's message and raw tail, from its header and payload (see `recv_command`)."""
+    if not header & TAIL_FLAG:
+        return decode_frame(payload), None
+    size = len(payload)
+    if size < _HEADER.size:
+        raise MalformedFrame("a tailed frame too short for its JSON's length")
+    (length,) = _HEADER.unpack_from(payload)
+    if length > size - _HEADER.size:
+        raise MalformedFrame("a tailed frame's JSON runs past its end")
+    view = memoryview(payload)
+    message = decode_frame(view[_HEADER.size : _HEADER.size + length].tobytes())
+    return message, view[_HEADER.size + length :]

@@ -8,6 +8,10 @@ integer size. Floats must be finite (non-finite ones travel only as the explicit
 as raw little-endian bytes in base64 with their shape; the data must have exactly the
 bytes the dtype and shape call for, and booleans must be 0 or 1. Nothing is unpickled.
 
+Frames the orchestrator sends a child may instead carry an array's bytes raw, after the
+JSON (`to_wire_tailed`, `protocol.encode_tailed_frame`): decoding a parity instance's base64
+took a child about 80 microseconds a call. The trusted side never accepts such a frame.
+
 Text is made valid here too: JSON may carry a lone surrogate escape (`"\\ud800"`), which
 Python decodes into a `str` that UTF-8 (SQLite, files, HTML) cannot encode. Surrogate code
 points are the only ones UTF-8 cannot encode, so `make_text_valid` replaces each one left
@@ -37,6 +41,7 @@ ALLOWED_DTYPES = frozenset(
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 REPLACEMENT_CHAR = "\ufffd"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ARRAY_KEYS = ({"dtype", "shape", "b64"}, {"dtype", "shape", "at"})  # base64, or in a frame's tail
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
@@ -69,16 +74,55 @@ def to_wire(value: Any) -> Any:
         import numpy as np
 
         if isinstance(value, np.ndarray):
-            if str(value.dtype) not in ALLOWED_DTYPES:
+            name = _dtype_name(value.dtype)
+            if name not in ALLOWED_DTYPES:
                 return to_wire(value.tolist())  # object arrays and the like: plain lists
             little = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
             raw = base64.b64encode(little.tobytes()).decode("ascii")
-            return {ARRAY_TAG: {"dtype": str(value.dtype), "shape": list(value.shape), "b64": raw}}
+            return {ARRAY_TAG: {"dtype": name, "shape": list(value.shape), "b64": raw}}
         if isinstance(value, np.generic):
             return to_wire(value.item())
     if isinstance(value, set | frozenset):
         return [to_wire(v) for v in value]
     return {"__repr__": repr(value)[:200]}
+
+
+_DTYPE_NAMES: dict[Any, str] = {}  # numpy builds a dtype's name anew each time it is asked
+_LITTLE: dict[str, Any] = {}  # an allowed dtype's name -> its little-endian numpy dtype
+
+
+def _dtype_name(dtype: Any) -> str:
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype)
+    return name
+
+
+def _little(name: str) -> Any:
+    little = _LITTLE.get(name)
+    if little is None:
+        import numpy as np
+
+        little = _LITTLE[name] = np.dtype(name).newbyteorder("<")
+    return little
+
+
+def to_wire_tailed(value: Any, tail: bytearray) -> Any:
+    """`to_wire`, but each numpy array of an allowed dtype goes raw into `tail` (8-byte aligned),
+    its tag holding `"at"`, its offset there, instead of base64 (for frames sent to a child)."""
+    if isinstance(value, dict):
+        return {str(k): to_wire_tailed(v, tail) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_wire_tailed(v, tail) for v in value]
+    if type(value).__module__ == "numpy":
+        import numpy as np
+
+        if isinstance(value, np.ndarray) and _dtype_name(value.dtype) in ALLOWED_DTYPES:
+            tail.extend(bytes(-len(tail) % 8))
+            at = len(tail)
+            tail.extend(np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).tobytes())
+            return {ARRAY_TAG: {"dtype": _dtype_name(value.dtype), "shape": list(value.shape), "at": at}}
+    return to_wire(value)
 
 
 def valid_text(text: str) -> str:
@@ -116,10 +160,13 @@ def make_text_valid(value: Any) -> Any:
     return value
 
 
-def from_wire(value: Any, limits: WireLimits = DEFAULT_LIMITS) -> Any:
-    """Inverse of `to_wire` over JSON-decoded data; raises only `MalformedValue`."""
+def from_wire(value: Any, limits: WireLimits = DEFAULT_LIMITS, tail: memoryview | None = None) -> Any:
+    """Inverse of `to_wire` over JSON-decoded data; raises only `MalformedValue`.
+
+    `tail`: the raw bytes after a tailed frame's JSON (`to_wire_tailed`), given only in a child.
+    """
     try:
-        return _Decoder(limits).decode(value, 0)
+        return _Decoder(limits, tail).decode(value, 0)
     except MalformedValue:
         raise
     except Exception as exc:  # total: nothing else escapes (RecursionError, MemoryError)
@@ -127,9 +174,10 @@ def from_wire(value: Any, limits: WireLimits = DEFAULT_LIMITS) -> Any:
 
 
 class _Decoder:
-    def __init__(self, limits: WireLimits) -> None:
+    def __init__(self, limits: WireLimits, tail: memoryview | None = None) -> None:
         self.limits = limits
         self.items = 0
+        self.tail = tail
 
     def _count(self, n: int) -> None:
         self.items += n
@@ -183,9 +231,9 @@ class _Decoder:
     def array(self, spec: Any) -> Any:
         import numpy as np
 
-        if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "b64"}:
-            raise MalformedValue("an array tag holds exactly dtype, shape and b64")
-        dtype, shape, data = spec["dtype"], spec["shape"], spec["b64"]
+        if not isinstance(spec, dict) or set(spec) not in _ARRAY_KEYS:
+            raise MalformedValue("an array tag holds exactly dtype, shape and b64 (or at, in a tailed frame)")
+        dtype, shape, data = spec["dtype"], spec["shape"], spec.get("b64")
         if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
             raise MalformedValue(f"array dtype {str(dtype)[:40]!r} is not allowed")
         if (
@@ -194,10 +242,12 @@ class _Decoder:
             or not all(type(s) is int and 0 <= s < 2**31 for s in shape)
         ):
             raise MalformedValue("array shape must be a short list of non-negative integers")
+        little = _little(dtype)
+        expected = math.prod(shape) * little.itemsize
+        if "at" in spec:
+            return self._tail_array(spec["at"], little, shape, expected)
         if not isinstance(data, str):
             raise MalformedValue("array data must be a base64 string")
-        little = np.dtype(dtype).newbyteorder("<")
-        expected = math.prod(shape) * little.itemsize
         if expected > self.limits.max_array_bytes or len(data) != 4 * math.ceil(expected / 3):
             raise MalformedValue("array data does not match its dtype and shape")
         try:
@@ -215,3 +265,14 @@ class _Decoder:
             raise MalformedValue("boolean array holds values other than 0 and 1")
         array = np.frombuffer(bytearray(raw), dtype=little).reshape(shape)
         return array if array.dtype.isnative else array.astype(np.dtype(dtype))
+
+    def _tail_array(self, at: Any, little: Any, shape: list[int], expected: int) -> Any:
+        """An array whose bytes are in the frame's tail, at offset `at` (a view, no copy)."""
+        import numpy as np
+
+        if self.tail is None:
+            raise MalformedValue("an array in a frame's tail, but the frame has none")
+        if type(at) is not int or at < 0 or at + expected > len(self.tail):
+            raise MalformedValue("array data lies outside the frame's tail")
+        array = np.frombuffer(self.tail, dtype=little, count=math.prod(shape), offset=at).reshape(shape)
+        return array if array.dtype.isnative else array.astype(little.newbyteorder("="))

@@ -67,8 +67,8 @@ log = logging.getLogger(__name__)
 SPAWN_ATTEMPTS = 3  # workers tried (a dead one replaced each time) before a spawn gives up
 START_ATTEMPTS = 2  # starts of one worker slot, when a start is killed by a signal
 KEPT_LOSSES = 100  # the most recent worker losses kept for diagnostics
-# Children forked and confined ahead of time, shared out over the workers (each about 2.3 MB of
-# its own memory, so about 70 MB in all): a burst of candidates to score (30 per meta-utility
+# Children forked, confined and warmed up ahead of time, shared out over the workers (each about
+# 3.4 MB of its own memory, so about 110 MB in all): a burst of candidates to score (30 per meta-utility
 # step at the paper's budgets) then finds its children ready, forked while the model was awaited.
 POOL_SPARES = 32
 # Any one of these keeps a child from signalling its worker: seccomp's signal filter,

@@ -29,7 +29,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from selftaught.inside.child import serve
+from selftaught.inside.child import serve, warm_up
 from selftaught.inside.protocol import recv_message, send_message
 from selftaught.sandbox.cgroup import MemoryCgroups
 from selftaught.sandbox.isolation import RLIMITS, STRICT_EXIT, Confinement
@@ -59,6 +59,9 @@ def _child_main(
         os.dup2(log, 2)
         os.close(log)
         os.close(devnull)
+        step = "warm-up"
+        warm_up()  # first-use costs paid while this child waits to be handed out
+        step = "limits"
         setup = recv_message(sock)  # the worker sends the limits when it hands this child out
         confinement.limit_child(setup["limits"])
         applied.append(RLIMITS)

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.inside.messages import CallCommand, LoadCommand, command_message
-from selftaught.inside.protocol import ProtocolError, encode_frame, to_wire
+from selftaught.inside.protocol import ProtocolError, encode_frame, encode_tailed_frame, to_wire
+from selftaught.inside.wire import to_wire_tailed
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.pool import Child, WorkerPool
 from selftaught.seeding import stable_seed
@@ -89,17 +90,27 @@ def wire_args(task: Task, split: str, instances: list[Instance]) -> list[Any]:
 def call_frames(task: Task, split: str, wires: list[Any]) -> list[bytes | CallCommand]:
     """Each instance's call as a frame, encoded once per task and split (from `wire_args`'s wires).
 
-    A call too large for a frame stays a command: sending it fails the call, as it always did.
+    Arrays travel raw in the frame's tail (`protocol.encode_tailed_frame`), which a child reads
+    without decoding base64. A call too large for a frame stays a command: sending it fails the
+    call, as it always did.
     """
     per_task = _FRAME_CACHE.setdefault(task, {})
     if split not in per_task or len(per_task[split]) != len(wires):
-        per_task[split] = [_call_frame(wire) for wire in wires]
+        instances = task.instances(split)
+        if len(instances) == len(wires):
+            per_task[split] = [_call_frame(list(i.args), w) for i, w in zip(instances, wires, strict=True)]
+        else:  # wires of another list of instances (a subset): base64 frames
+            per_task[split] = [_call_frame(None, wire) for wire in wires]
     return per_task[split]
 
 
-def _call_frame(wire: Any) -> bytes | CallCommand:
+def _call_frame(args: list[Any] | None, wire: Any) -> bytes | CallCommand:
     command = CallCommand(wire)
     try:
+        if args is not None:
+            tail = bytearray()
+            tailed = CallCommand(to_wire_tailed(args, tail))
+            return encode_tailed_frame(command_message(tailed), bytes(tail))
         return encode_frame(command_message(command))
     except ProtocolError:
         return command
