@@ -54,10 +54,12 @@ def flat_accuracy(predictions: Any, labels: np.ndarray) -> float:
     if flat.shape != labels.shape or flat.dtype == object:
         return 0.0
     try:
-        matches = flat == labels
+        matches = np.asarray(flat == labels)
     except (TypeError, ValueError):
         return 0.0
-    return float(np.mean(matches))
+    if matches.size == 0:
+        return float(np.mean(matches))
+    return float(np.count_nonzero(matches)) / matches.size  # np.mean's value, at a fifth of its cost
 
 
 class ParityNoiseTask(SeededTask):
