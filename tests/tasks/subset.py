@@ -37,3 +37,7 @@ class Subset(Task):
 
     def reference_check(self, instance, output, elapsed_s):
         return self.task.reference_check(instance, output, elapsed_s)
+
+    @property
+    def batches_instances(self) -> bool:
+        return self.task.batches_instances

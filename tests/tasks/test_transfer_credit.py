@@ -10,13 +10,18 @@ from selftaught.tasks import get_task, scoring
 def test_transfer_credit_is_measured_once_then_reused_until_it_ages(pool, monkeypatch):
     task = get_task("parity_noise")
     calls: list[int] = []
-    real = scoring.measure_transfer
+    real, real_batch = scoring.measure_transfer, scoring.measure_batch_transfer
 
     def counted(child, wires, limit):
         calls.append(len(wires))
         return real(child, wires, limit)
 
+    def counted_batch(child, batch, count, limit):
+        calls.append(count)
+        return real_batch(child, batch, count, limit)
+
     monkeypatch.setattr(scoring, "measure_transfer", counted)
+    monkeypatch.setattr(scoring, "measure_batch_transfer", counted_batch)
     monkeypatch.setattr(scoring, "_CREDIT_CACHE", type(scoring._CREDIT_CACHE)())
     first = scoring.score_solution(task, GOOD_PARITY_SOLVER, "val", pool)
     second = scoring.score_solution(task, GOOD_PARITY_SOLVER, "val", pool)

@@ -21,6 +21,7 @@ from typing import Any
 from selftaught.inside.events import Reporter
 from selftaught.inside.messages import (
     MAX_UTILITY_KWARGS,
+    BatchCommand,
     CallCommand,
     ExitCommand,
     ImproveCommand,
@@ -231,12 +232,21 @@ class _Child:
         if isinstance(command, LoadCommand):
             return self.load(command)
         if isinstance(command, CallCommand):
-            try:
-                value = self.entry(*from_wire(command.args, tail=tail))
-                return {"type": "result", "ok": True, "value": to_wire(value)}
-            except BaseException as exc:  # noqa: BLE001
-                return _failure("exception", exc)
+            return self.call(command.args, tail)
         return self.improve(command)
+
+    def call(self, args: Any, tail: memoryview | None) -> dict[str, Any]:
+        try:
+            value = self.entry(*from_wire(args, tail=tail))
+            return {"type": "result", "ok": True, "value": to_wire(value)}
+        except BaseException as exc:  # noqa: BLE001
+            return _failure("exception", exc)
+
+    def batch(self, command: BatchCommand, tail: memoryview | None) -> None:
+        """Each call's result, sent as soon as it is ready (see `BatchCommand`)."""
+        calls = command.calls if isinstance(command.calls, list) else []
+        for args in calls:
+            _send_reply(self.sock, self.call(args, tail))
 
     def load(self, command: LoadCommand) -> dict[str, Any]:
         _seed_random(command.seed)
@@ -306,6 +316,8 @@ def _answer(
         return None
     if isinstance(command, ProbeCommand):
         return {"type": "result", "ok": True, "value": {**(report or {}), "checks": live_checks()}}
+    if isinstance(command, BatchCommand):  # served by `serve`, a result per call
+        return {"type": "result", "ok": False, "error_kind": "protocol", "error": "batch out of place"}
     return child.handle(command, tail)
 
 
@@ -325,7 +337,7 @@ def warm_up() -> None:
 
     numpy = sys.modules.get("numpy")
     states = (random.getstate(), numpy.random.get_state() if numpy is not None else None)
-    child = _Child(None)  # type: ignore[arg-type] - no request is made
+    child = _Child(None)  # type: ignore[arg-type]  # no request is made
     args: list[Any] = [[1, 2.5, "text", None, {"key": True}]]
     if numpy is not None:
         args += [numpy.zeros((128, 16), dtype=numpy.int64), numpy.ones(128, dtype=numpy.float64)]
@@ -361,10 +373,17 @@ def serve(sock: socket.socket, report: dict[str, Any] | None = None) -> None:
             message, tail = recv_command(sock)
         except PeerClosed:
             return
+        if message.get("op") == BatchCommand.op:
+            child.batch(BatchCommand(message.get("calls")), tail)
+            continue
         reply = _answer(child, message, report, tail)
         if reply is None:
             return
-        try:
-            send_message(sock, reply)
-        except Exception as exc:  # noqa: BLE001 - e.g. an oversized or unencodable result
-            send_message(sock, _failure("bad_result", exc))
+        _send_reply(sock, reply)
+
+
+def _send_reply(sock: socket.socket, reply: dict[str, Any]) -> None:
+    try:
+        send_message(sock, reply)
+    except Exception as exc:  # noqa: BLE001 - e.g. an oversized or unencodable result
+        send_message(sock, _failure("bad_result", exc))

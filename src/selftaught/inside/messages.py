@@ -56,6 +56,15 @@ class CallCommand:
 
 
 @dataclass(frozen=True)
+class BatchCommand:
+    """Call the loaded function on each argument list of `calls` in turn, sending each result as
+    it is ready, without waiting for another command (the orchestrator times each on arrival)."""
+
+    op: ClassVar[str] = "batch"
+    calls: Any = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ImproveCommand:
     """Run `improve_algorithm(initial_solution, utility, language_model)` from `source`, serving
     its model and utility calls as requests with these budgets (counted again by the orchestrator)."""
@@ -84,9 +93,9 @@ class ExitCommand:
     op: ClassVar[str] = "exit"
 
 
-Command = LoadCommand | CallCommand | ImproveCommand | ProbeCommand | ExitCommand
+Command = LoadCommand | CallCommand | BatchCommand | ImproveCommand | ProbeCommand | ExitCommand
 COMMAND_TYPES: dict[str, type[Command]] = {
-    cls.op: cls for cls in (LoadCommand, CallCommand, ImproveCommand, ProbeCommand, ExitCommand)
+    cls.op: cls for cls in (LoadCommand, CallCommand, BatchCommand, ImproveCommand, ProbeCommand, ExitCommand)
 }
 
 

@@ -77,22 +77,26 @@ class Child:
 
     def run(
         self,
-        command: Command | dict[str, Any] | bytes,
+        command: Command | dict[str, Any] | bytes | None,
         wall_s: float | None = None,
         on_request: RequestHandler | None = None,
+        since: float | None = None,
     ) -> Reply:
         """Send `command`, serve requests until the result arrives, kill the child on any failure.
 
         `command` is one of the declared commands (messages.py); a dict is sent as it is (tests
         send raw, even malformed, commands); bytes are a command already encoded as a frame
-        (`protocol.encode_frame`), as scoring sends each instance's call.
+        (`protocol.encode_frame`), as scoring sends each instance's call; None sends nothing and
+        waits for the next result of a command sent before (a batch's results, one per call).
 
         The wall-clock budget excludes time the orchestrator reports as paused (nested work
         it does on the child's behalf, such as scoring a candidate with its own limits).
+        `since` (a time.monotonic() value) starts the clock earlier than now: a batch's result
+        is timed from the arrival of the one before it.
         """
         if not self.alive:
             return Reply(False, error_kind="crashed", error="child is no longer running")
-        started = time.monotonic()
+        started = time.monotonic() if since is None else since
         deadline = started + (self.limits.wall_s if wall_s is None else wall_s)
 
         def failed(kind: str, error: str) -> Reply:
@@ -100,7 +104,9 @@ class Child:
             return Reply(False, error_kind=kind, error=error, elapsed_s=time.monotonic() - started)
 
         try:
-            if isinstance(command, bytes):
+            if command is None:
+                pass
+            elif isinstance(command, bytes):
                 send_frame(self.sock, command, self.max_frame, deadline)
             else:
                 sent = command if isinstance(command, dict) else command_message(command)

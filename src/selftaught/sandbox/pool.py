@@ -223,12 +223,13 @@ class _PooledChild(Child):
 
     def run(
         self,
-        command: Command | dict[str, Any] | bytes,
+        command: Command | dict[str, Any] | bytes | None,
         wall_s: float | None = None,
         on_request: RequestHandler | None = None,
+        since: float | None = None,
     ) -> Reply:
         was_alive = self.alive
-        reply = super().run(command, wall_s, on_request)
+        reply = super().run(command, wall_s, on_request, since)
         if reply.ok or reply.error_kind != "crashed" or not was_alive or self.pool is None:
             return reply
         return self.pool._after_crash(self, reply)

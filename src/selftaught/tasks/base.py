@@ -88,6 +88,17 @@ class Task(ABC):
         """Like `check`, for tasks whose score depends on the time charged to the candidate."""
         return self.check(instance, output)
 
+    @property
+    def batches_instances(self) -> bool:
+        """Whether a child may be sent all of a split's instances at once, each result timed as it
+        arrives (one message instead of a round trip per instance; tasks/scoring.py).
+
+        Only where the score does not depend on the time charged: a candidate that found the
+        later instances in its process could work on one during another's time. A task that
+        overrides `check_timed` gets a round trip per instance unless it says otherwise here.
+        """
+        return type(self).check_timed is Task.check_timed
+
     reference_rules: ReferenceRules = ReferenceRules()
 
     def reference_check(self, instance: Instance, output: Any, elapsed_s: float) -> ReferenceVerdict:
