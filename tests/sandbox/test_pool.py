@@ -528,3 +528,33 @@ def test_a_warmed_spare_loads_and_runs_a_candidate_seeded_as_a_fresh_child_would
             values.append(child.run({"op": "call", "args": []}).value)
     random_state = __import__("random").Random(11)
     assert values[0] == values[1] and values[0][0] == random_state.random()
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter (R, S, T, Z...), or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def test_a_closed_child_is_stopped_at_once_and_killed_once_spawns_pause(pool):
+    """Closing stops the child's whole group (nothing in it runs again); the worker kills it later,
+    off the burst of scorings that closed it."""
+    spin = "[0 for _ in iter(int, 1)]"  # never ends
+    spinner = f"import threading\ndef f():\n    threading.Thread(target=lambda: {spin}).start()\n"
+    child = pool.spawn(Limits(wall_s=10))
+    assert child.run({"op": "load", "source": spinner, "entry": "f"}).ok
+    assert child.run({"op": "call", "args": []}).ok  # a thread now spins in the child
+    child.close()
+    threads = [int(tid) for tid in os.listdir(f"/proc/{child.pid}/task")] if _state(child.pid) else []
+    assert len(threads) >= 2 or _state(child.pid) in ("Z", None)
+    deadline = time.monotonic() + 0.5  # a signal is delivered within microseconds, not at once
+    while time.monotonic() < deadline and any(_state(t) in ("R", "S", "D") for t in threads):
+        time.sleep(0.001)
+    assert all(_state(t) in ("T", "t", "Z", None) for t in threads)  # stopped, spinning thread and all
+    deadline = time.monotonic() + 5
+    while _state(child.pid) not in ("Z", None) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _state(child.pid) in ("Z", None)

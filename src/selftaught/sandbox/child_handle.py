@@ -22,7 +22,6 @@ from typing import Any
 from selftaught.inside.messages import (
     ChildMessage,
     Command,
-    ExitCommand,
     Request,
     Result,
     command_message,
@@ -32,8 +31,6 @@ from selftaught.inside.messages import (
 from selftaught.inside.protocol import DEFAULT_MAX_FRAME, recv_frame, send_frame, send_message
 from selftaught.sandbox.errors import FrameTimeout, PeerClosed, ProtocolError
 from selftaught.sandbox.limits import Limits
-
-EXIT_GRACE_S = 0.5  # how long an `exit` may take to send before the child is killed anyway
 
 
 @dataclass
@@ -169,15 +166,25 @@ class Child:
             pass
 
     def close(self) -> None:
-        """Ask the child to exit; kill it regardless, so nothing it started survives."""
+        """Done with the child: stop its whole process group now (SIGSTOP: nothing in it runs again)
+        and leave the kill to its worker, which kills stopped children once spawns pause.
+
+        Tearing down a forked child's address space costs about 2 ms of CPU; done at once it
+        competed with the scorings of the same burst. Where the group cannot be stopped the
+        child is killed now, as `kill` does.
+        """
         if self.alive:
+            self.alive = False
             try:
-                send_message(
-                    self.sock, command_message(ExitCommand()), deadline=time.monotonic() + EXIT_GRACE_S
-                )
-            except ProtocolError:
-                pass
-        self.kill()
+                os.killpg(self.pid, signal.SIGSTOP)
+            except OSError:
+                self.alive = True
+                self.kill()
+                return
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
     def __enter__(self) -> Child:
         return self

@@ -197,7 +197,11 @@ class _Children:
                 _kill(child.pid)
         raise OSError("could not start a child")
 
-    def reap(self) -> None:
+    def reap(self, kill_stopped: bool = False) -> None:
+        """Clean up after exited children; with `kill_stopped`, first kill the ones the orchestrator
+        stopped when it was done with them (their teardown waits for a pause in spawns)."""
+        if kill_stopped:
+            self.kill_stopped()
         while True:
             try:
                 pid, _status = os.waitpid(-1, os.WNOHANG)
@@ -205,18 +209,36 @@ class _Children:
                 return
             if pid == 0:
                 return
-            scratch = self.live.pop(pid, None)
-            cgroup = self.cgroups.pop(pid, None)
-            if cgroup is not None:
-                MemoryCgroups.remove(cgroup)
-            if scratch:
-                try:
-                    os.rmdir(scratch)  # its files lived on a tmpfs that went with it
-                except OSError:
-                    shutil.rmtree(scratch, ignore_errors=True)
-            for spare in [spare for spare in self.spares if spare.pid == pid]:  # died while waiting
-                spare.sock.close()
-                self.spares.remove(spare)
+            self._cleaned(pid)
+
+    def _cleaned(self, pid: int) -> None:
+        """Remove what an exited child leaves: its memory cgroup, its scratch, its place as a spare."""
+        scratch = self.live.pop(pid, None)
+        cgroup = self.cgroups.pop(pid, None)
+        if cgroup is not None:
+            MemoryCgroups.remove(cgroup)
+        if scratch:
+            try:
+                os.rmdir(scratch)  # its files lived on a tmpfs that went with it
+            except OSError:
+                shutil.rmtree(scratch, ignore_errors=True)
+        for spare in [spare for spare in self.spares if spare.pid == pid]:  # died while waiting
+            spare.sock.close()
+            self.spares.remove(spare)
+
+    def kill_stopped(self) -> None:
+        """Kill every child the orchestrator stopped (`Child.close`); reaped by `reap`."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG | os.WUNTRACED)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if os.WIFSTOPPED(status):
+                _kill(pid)
+            else:  # it exited: clean up after it as reap does
+                self._cleaned(pid)
 
     def adopted(self) -> list[int]:
         """Live children this worker did not fork itself (orphans it adopted as subreaper)."""
@@ -253,8 +275,8 @@ def serve_control(
         quiet_for = time.monotonic() - last_spawn
         short = len(children.spares) < children.spares_kept
         ready, _, _ = select.select([control], [], [], max(0.0, QUIET_S - quiet_for) if short else 0.2)
-        if not ready:  # no spawn for a while: reap, check for orphans, fork the next spare
-            children.reap()
+        if not ready:  # no spawn for a while: kill stopped children, reap, check for orphans, fork a spare
+            children.reap(kill_stopped=True)
             if not short:
                 for pid in children.adopted():
                     _kill(pid)
