@@ -5,14 +5,15 @@ trusted side, from sending the input to receiving the output; an instance over t
 task's time limit scores 0, and a candidate that does not answer is killed and a new
 child is started for the remaining instances.
 
-Batches: where a task's score does not depend on the time charged (`Task.batches_instances`),
-the child is sent every remaining instance in one message and sends each result as soon as
-it has it; each instance's clock runs from the arrival of the previous result (the first
-from the send) to the arrival of its own, on the trusted side, with the same limit, credit
-and kill deadline. That saves a round trip per instance (20 per validation scoring at the
-paper's budgets). What it gives up: a candidate that finds the later instances in its own
-process could work on one during another's time, so a task whose score uses the time
-(`check_timed`) keeps a round trip per instance.
+Batches: for a task whose time limit is a safety net rather than part of the problem
+(`Task.batches_instances`: the parity tasks, 2 s for well under 1 ms of honest work), the
+child is sent every remaining instance in one message and sends each result as soon as it
+has it; each instance's clock runs from the arrival of the previous result (the first from
+the send) to the arrival of its own, on the trusted side, with the same limit, credit and
+kill deadline. That saves a round trip per instance (20 per validation scoring at the
+paper's budgets). What it gives up: a candidate that goes looking for the later instances in
+its own process could work on one during another's time, so every other task keeps a round
+trip per instance.
 
 Transfer credit: sending an instance costs time that is not the candidate's (a 200-node
 Max-Cut matrix takes about 16 ms to encode, send and decode as JSON, a sixth of its

@@ -70,6 +70,7 @@ class ParityNoiseTask(SeededTask):
     noise_level = NOISE_LEVEL
     time_limit_s = 2.0
     split_sizes = {"val": 20, "test": 50}
+    batches_instances = True  # the 2 s limit is a safety net: honest work takes well under 1 ms
     description = "learning parity with noise"
     reference_rules = ReferenceRules(
         floor=REFERENCE_EPS, floor_on_error=True, floor_on_timeout=True, minimum=0.0, load_failure=0.0
