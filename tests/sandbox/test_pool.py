@@ -558,3 +558,40 @@ def test_a_closed_child_is_stopped_at_once_and_killed_once_spawns_pause(pool):
     while _state(child.pid) not in ("Z", None) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _state(child.pid) in ("Z", None)
+
+
+BOUND_STOPPED = """
+import os, signal, sys, time
+from collections import deque
+from selftaught.sandbox import worker
+
+def child(megabytes):
+    pid = os.fork()
+    if pid == 0:
+        held = bytearray(b"x") * (megabytes << 20)  # written, so resident
+        os.kill(os.getpid(), signal.SIGSTOP)
+        os._exit(len(held) and 0)
+    return pid
+
+children = worker._Children.__new__(worker._Children)
+children.stopped, children.live, children.cgroups, children.spares = [], {}, {}, deque()
+sizes = {child(mb): mb for mb in (120, 10, 200, 10)}
+children.live = dict.fromkeys(sizes, "")
+time.sleep(1.0)  # all four have stopped themselves
+children.bound_stopped()
+kept = sorted(sizes[pid] for pid in children.stopped)
+print(kept, sum(kept))
+children.kill_stopped()
+time.sleep(0.2)
+children.reap()
+print(len(children.live))
+"""
+
+
+def test_stopped_children_left_for_a_pause_are_bounded_in_memory():
+    """A stopped child keeps what it allocated: beyond the worker's bound the largest are killed at once."""
+    out = subprocess.run([sys.executable, "-c", BOUND_STOPPED], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    kept, left = out.stdout.splitlines()
+    assert kept == "[10, 10, 120] 140"  # 340 MB stopped > 256 MB: the 200 MB one goes first
+    assert left == "0"  # and killing the rest leaves nothing behind

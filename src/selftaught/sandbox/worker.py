@@ -89,6 +89,21 @@ def _recv_host_pid(sock: socket.socket) -> int:
 
 _PID_BYTES = 4
 QUIET_S = 0.05  # spares are forked once no spawn has come for this long (not during a burst)
+# Stopped children (done with, `Child.close`) a worker leaves for a pause in spawns, at most: more,
+# or more of their own memory than this, are killed at once.
+MAX_DEFERRED = 16
+MAX_DEFERRED_BYTES = 256 * 1024 * 1024
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+def _private_bytes(pid: int) -> int:
+    """About what a child holds of its own: resident pages less those it shares (statm)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            fields = statm.read().split()
+        return max(0, int(fields[1]) - int(fields[2])) * _PAGE_BYTES
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def _report_start_failure(sock: socket.socket, cause: str, wait_for_limits: bool) -> None:
@@ -131,6 +146,7 @@ class _Children:
         self.live: dict[int, str] = {}
         self.cgroups: dict[int, str] = {}  # a live child's memory cgroup
         self.spares: deque[_Spare] = deque()  # oldest first
+        self.stopped: list[int] = []  # children the orchestrator is done with, to kill in a pause
         self.scratch_bytes = Limits().scratch_bytes  # the size the next spare's scratch gets
         self.memory_bytes = Limits().memory_bytes  # the memory cgroup limit the next spare gets
 
@@ -213,6 +229,8 @@ class _Children:
 
     def _cleaned(self, pid: int) -> None:
         """Remove what an exited child leaves: its memory cgroup, its scratch, its place as a spare."""
+        if pid in self.stopped:  # never signal a pid that may be reused
+            self.stopped.remove(pid)
         scratch = self.live.pop(pid, None)
         cgroup = self.cgroups.pop(pid, None)
         if cgroup is not None:
@@ -226,8 +244,9 @@ class _Children:
             spare.sock.close()
             self.spares.remove(spare)
 
-    def kill_stopped(self) -> None:
-        """Kill every child the orchestrator stopped (`Child.close`); reaped by `reap`."""
+    def collect_stopped(self) -> None:
+        """Note the children the orchestrator stopped since the last look (`Child.close`); clean up
+        after the ones that exited."""
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG | os.WUNTRACED)
@@ -236,9 +255,29 @@ class _Children:
             if pid == 0:
                 return
             if os.WIFSTOPPED(status):
-                _kill(pid)
-            else:  # it exited: clean up after it as reap does
+                self.stopped.append(pid)
+            else:
                 self._cleaned(pid)
+
+    def kill_stopped(self) -> None:
+        """Kill every stopped child (their teardown now, while spawns pause); reaped by `reap`."""
+        self.collect_stopped()
+        for pid in self.stopped:
+            _kill(pid)
+        self.stopped.clear()
+
+    def bound_stopped(self) -> None:
+        """During a burst: kill stopped children at once beyond MAX_DEFERRED of them or
+        MAX_DEFERRED_BYTES of their own memory (a stopped child keeps what it allocated)."""
+        self.collect_stopped()
+        held = [(_private_bytes(pid), pid) for pid in self.stopped]
+        total = sum(size for size, _ in held)
+        for size, pid in sorted(held, reverse=True):  # the largest first
+            if len(self.stopped) <= MAX_DEFERRED and total <= MAX_DEFERRED_BYTES:
+                break
+            _kill(pid)
+            self.stopped.remove(pid)
+            total -= size
 
     def adopted(self) -> list[int]:
         """Live children this worker did not fork itself (orphans it adopted as subreaper)."""
@@ -304,6 +343,7 @@ def serve_control(
         if not children.spares:
             children.top_up()
             children.reap()
+        children.bound_stopped()
     children.kill_all()
     if confinement.cgroups is not None:
         confinement.cgroups.close()
