@@ -71,9 +71,27 @@ def _start_local(mode: str, options: ExecutorOptions) -> Executor:
 
 
 def _start_ray(mode: str, options: ExecutorOptions) -> Executor:
-    from selftaught.executors.ray import RayExecutor
+    from selftaught.executors.bridge import bridges
 
-    return RayExecutor.connect(mode, address=options.ray_address, on_warning=options.on_warning)
+    if not bridges(options.ray_address):
+        from selftaught.executors.ray import RayExecutor
+
+        return RayExecutor.connect(mode, address=options.ray_address, on_warning=options.on_warning)
+    # a Ray of the run's own: the run starts on a local pool while Ray starts (executors/bridge.py)
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:  # said now, not as a warning once the run is under way
+        raise UserInputError("--executor ray needs Ray: pip install 'selftaught[ray]'")
+    from selftaught.executors.bridge import BridgedExecutor, RayStart
+    from selftaught.executors.ray import connect_here
+
+    start = RayStart(lambda: connect_here(mode, options.on_warning), options.on_warning)
+    try:
+        local = _start_local(mode, options)
+    except BaseException:
+        start.close()
+        raise
+    return BridgedExecutor(local, start)  # type: ignore[arg-type]
 
 
 # The built-in kinds, declared as entry points in pyproject.toml like any plugin's.

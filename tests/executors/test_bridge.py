@@ -1,0 +1,130 @@
+"""While a Ray instance of the run's own starts, work goes to a local pool; then to Ray."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import types
+
+import pytest
+
+from selftaught.executors import bridge
+from selftaught.executors.bridge import BridgedExecutor, RayStart
+from selftaught.executors.local import LocalExecutor
+from selftaught.tasks import get_task
+from selftaught.tasks.scoring import score_solution
+
+
+class _FakeRay:
+    """Stands for a joined Ray executor: says it scored, and whether it was closed."""
+
+    def __init__(self) -> None:
+        self.scored: list[str] = []
+        self.closed = False
+
+    def score(self, task, code, split, scoring):
+        self.scored.append(code)
+        return "scored on ray"
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_work_goes_to_the_local_pool_until_ray_has_joined_then_to_ray(pool):
+    task = get_task("parity_noiseless")
+    code = task.seed_solution()
+    joined, fake = threading.Event(), _FakeRay()
+
+    def connect():
+        joined.wait(10)
+        return fake
+
+    start = RayStart(connect, None)
+    executor = BridgedExecutor(LocalExecutor(pool), start)
+    try:
+        while_starting = executor.score(task, code, "val", "strict")
+        here = score_solution(task, code, "val", pool)
+        assert (while_starting.score, while_starting.instances) == (here.score, here.instances)
+        assert executor.bridged == 1 and fake.scored == []
+        joined.set()
+        assert start.wait(10) is fake
+        assert executor.score(task, code, "val", "strict") == "scored on ray"
+        assert fake.scored == [code] and executor.bridged == 1
+    finally:
+        executor.close()
+    assert fake.closed  # shut down by the thread that started it
+
+
+def test_a_ray_that_does_not_start_leaves_the_run_on_the_local_pool(pool):
+    said: list[str] = []
+
+    def connect():
+        raise RuntimeError("port 6379 taken")
+
+    start = RayStart(connect, said.append)
+    executor = BridgedExecutor(LocalExecutor(pool), start)
+    try:
+        assert start.wait(10) is None and "port 6379 taken" in str(start.error)
+        task = get_task("parity_noiseless")
+        assert executor.score(task, task.seed_solution(), "val", "strict").instances == 20
+        assert said and "the run goes on on this machine's pool" in said[0]
+    finally:
+        executor.close()
+
+
+def test_only_a_ray_instance_of_the_runs_own_is_bridged(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delitem(sys.modules, "ray", raising=False)
+    assert bridge.bridges(None)
+    assert not bridge.bridges("10.0.0.1:6379")  # a cluster elsewhere: joined before the run starts
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
+    assert not bridge.bridges(None)
+    monkeypatch.delenv("RAY_ADDRESS")
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(is_initialized=lambda: True))
+    assert not bridge.bridges(None)  # a Ray this process already joined
+
+
+RUN_ON_OWN_RAY = """
+import json, sys
+import selftaught
+from selftaught.executors.bridge import BridgedExecutor
+
+bridged = []
+close = BridgedExecutor.close
+def closing(self):
+    bridged.append((self.bridged, self.start.wait(300) is not None))
+    close(self)
+BridgedExecutor.close = closing
+config = selftaught.RunConfig(model="script:" + sys.argv[1], iterations=1, n_tests=2, samples=3, calls=2,
+                              executor="ray")
+result = selftaught.start_run(config, store=sys.argv[2])
+print(json.dumps({"iterations": [r.to_json() for r in result.iterations], "bridged": bridged}))
+"""
+
+
+@pytest.mark.ray
+def test_a_run_on_a_ray_of_its_own_starts_locally_and_records_what_a_local_run_records(tmp_path, pool):
+    import json
+    import os
+
+    import selftaught
+    from tests.conftest import EXAMPLE_MODEL
+
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    out = subprocess.run(
+        [sys.executable, "-c", RUN_ON_OWN_RAY, str(EXAMPLE_MODEL), str(tmp_path / "ray.db")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    payload = json.loads(out.stdout.splitlines()[-1])
+    [(bridged, joined)] = payload["bridged"]
+    assert bridged > 0 and joined  # the first work went to the local pool, and Ray did join
+    config = selftaught.RunConfig(
+        model=f"script:{EXAMPLE_MODEL}", iterations=1, n_tests=2, samples=3, calls=2
+    )
+    local = selftaught.start_run(config, store=tmp_path / "local.db", pool=pool)
+    assert payload["iterations"] == [r.to_json() for r in local.iterations]
