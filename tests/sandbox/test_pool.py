@@ -574,7 +574,7 @@ def child(megabytes):
     return pid
 
 children = worker._Children.__new__(worker._Children)
-children.stopped, children.live, children.cgroups, children.spares = [], {}, {}, deque()
+children.stopped, children.live, children.cgroups, children.spares = {}, {}, {}, deque()
 sizes = {child(mb): mb for mb in (120, 10, 200, 10)}
 children.live = dict.fromkeys(sizes, "")
 time.sleep(1.0)  # all four have stopped themselves

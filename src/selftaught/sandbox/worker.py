@@ -146,7 +146,7 @@ class _Children:
         self.live: dict[int, str] = {}
         self.cgroups: dict[int, str] = {}  # a live child's memory cgroup
         self.spares: deque[_Spare] = deque()  # oldest first
-        self.stopped: list[int] = []  # children the orchestrator is done with, to kill in a pause
+        self.stopped: dict[int, int] = {}  # children the orchestrator is done with -> their own bytes
         self.scratch_bytes = Limits().scratch_bytes  # the size the next spare's scratch gets
         self.memory_bytes = Limits().memory_bytes  # the memory cgroup limit the next spare gets
 
@@ -229,8 +229,7 @@ class _Children:
 
     def _cleaned(self, pid: int) -> None:
         """Remove what an exited child leaves: its memory cgroup, its scratch, its place as a spare."""
-        if pid in self.stopped:  # never signal a pid that may be reused
-            self.stopped.remove(pid)
+        self.stopped.pop(pid, None)  # never signal a pid that may be reused
         scratch = self.live.pop(pid, None)
         cgroup = self.cgroups.pop(pid, None)
         if cgroup is not None:
@@ -255,7 +254,7 @@ class _Children:
             if pid == 0:
                 return
             if os.WIFSTOPPED(status):
-                self.stopped.append(pid)
+                self.stopped[pid] = _private_bytes(pid)  # read once: a stopped child does not grow
             else:
                 self._cleaned(pid)
 
@@ -270,13 +269,12 @@ class _Children:
         """During a burst: kill stopped children at once beyond MAX_DEFERRED of them or
         MAX_DEFERRED_BYTES of their own memory (a stopped child keeps what it allocated)."""
         self.collect_stopped()
-        held = [(_private_bytes(pid), pid) for pid in self.stopped]
-        total = sum(size for size, _ in held)
-        for size, pid in sorted(held, reverse=True):  # the largest first
+        total = sum(self.stopped.values())
+        for pid, size in sorted(self.stopped.items(), key=lambda item: -item[1]):  # the largest first
             if len(self.stopped) <= MAX_DEFERRED and total <= MAX_DEFERRED_BYTES:
                 break
             _kill(pid)
-            self.stopped.remove(pid)
+            del self.stopped[pid]
             total -= size
 
     def adopted(self) -> list[int]:
