@@ -11,15 +11,15 @@ from tests.conftest import EXAMPLE_MODEL
 pytestmark = pytest.mark.ray
 
 
-def _transfer(tmp_path, name: str, executor: str, improver: str):
-    config = selftaught.RunConfig(
-        model=f"script:{EXAMPLE_MODEL}",
-        tasks=["parity_noiseless"],
-        n_tests=2,
-        samples=3,
-        calls=2,
-        executor=executor,
+def _config(executor: str, **settings) -> selftaught.RunConfig:
+    small = {"n_tests": 2, "samples": 3, "calls": 2, **settings}
+    return selftaught.RunConfig(
+        model=f"script:{EXAMPLE_MODEL}", tasks=["parity_noiseless"], executor=executor, **small
     )
+
+
+def _transfer(tmp_path, name: str, executor: str, improver: str):
+    config = _config(executor)
     store = selftaught.open_store(tmp_path / f"{name}.db", create=True)
     return experiment_transfer(config, improver, store=store), store
 
@@ -52,15 +52,7 @@ def test_the_runs_of_an_experiment_share_one_executor_and_its_node_actors(ray_cl
         return nodes
 
     monkeypatch.setattr(ray_executor, "_join", counted)
-    config = selftaught.RunConfig(
-        model=f"script:{EXAMPLE_MODEL}",
-        tasks=["parity_noiseless"],
-        n_tests=1,
-        samples=2,
-        calls=1,
-        iterations=1,
-        executor="ray",
-    )
+    config = _config("ray", n_tests=1, samples=2, calls=1, iterations=1)
     store = selftaught.open_store(tmp_path / "runs.db", create=True)
     result = experiment_runs(config, 2, store=store)
     assert len(result.run_ids) == 2 and all(store.run(r).status == "finished" for r in result.run_ids)
