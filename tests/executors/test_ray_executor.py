@@ -92,6 +92,23 @@ def _job() -> ImproverJob:
     return ImproverJob(command, Limits(wall_s=60))
 
 
+def _kill_and_wait(actor, deadline_s: float = 60.0) -> None:
+    """Kill an actor, then wait until it is dead: `ray.kill` only asks, and a later call may still run."""
+    import time
+
+    ray.kill(actor)
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            ray.get(actor.__ray_ready__.remote(), timeout=5)
+        except ray.exceptions.RayActorError:
+            return
+        except ray.exceptions.GetTimeoutError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the killed actor still answers")
+
+
 def test_an_improver_run_whose_actor_dies_is_run_again_on_the_other_node(ray_cluster):
     from selftaught.executors.ray import RayExecutor
 
@@ -110,7 +127,7 @@ def test_an_improver_run_whose_actor_dies_is_run_again_on_the_other_node(ray_clu
                 seen.append(request.message)
                 if not killed.is_set():  # lose the node serving the first attempt, mid-run
                     killed.set()
-                    ray.kill(tracked.runs[-1].node.actor)
+                    _kill_and_wait(tracked.runs[-1].node.actor)
                 return RequestAnswer(True, [f"answer-{request.message}"])
 
             return handle
