@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument(
         "--source-only",
         action="store_true",
-        help="do not compile selftaught's bytecode first (each run then compiles what it imports)",
+        help="skip compiling bytecode first (where none is cached, runs compile what they import)",
     )
     args = parser.parse_args()
     if not args.source_only:
@@ -213,7 +213,7 @@ def main() -> None:
         f"paper budgets ({SAMPLES} samples x {CALLS} calls, n_tests {N_TESTS}, {TASK}), "
         f"latency {args.latency} s, "
         f"{cores} cores, medians of {args.runs} runs; chain bound {CHAIN} x latency = {chain_bound:.1f} s; "
-        + ("selftaught run from source (no bytecode)" if args.source_only else "bytecode compiled first")
+        + ("bytecode not compiled first" if args.source_only else "bytecode compiled first")
     )
     header = (
         f"{'candidates':>10} {'executor':>8} {'conc':>4} {'wall s':>7} {'iters s':>7} {'reqs':>4} {'peak':>4}"
