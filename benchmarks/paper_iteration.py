@@ -25,7 +25,7 @@ sandbox, summed) divided by the cores. Every row prints the whole process's wall
 and both ratios, as medians of --runs runs, with the load average before and after.
 
 Usage: python benchmarks/paper_iteration.py [--latency 1.0] [--runs 3] [--candidates cheap,brute]
-       [--concurrency 16,1] [--ray] [--extra-args "--speculate"]
+       [--concurrency 16,1] [--ray] [--extra-args=--speculate]
 """
 
 from __future__ import annotations
@@ -196,7 +196,11 @@ def main() -> None:
     parser.add_argument("--candidates", default="cheap,brute", help="kinds of candidates: cheap, brute")
     parser.add_argument("--concurrency", default="16,1", help="--max-concurrency values")
     parser.add_argument("--ray", action="store_true", help="also run --executor ray (selftaught[ray])")
-    parser.add_argument("--extra-args", default="", help="more `selftaught run` arguments, e.g. --speculate")
+    parser.add_argument(
+        "--extra-args",
+        default="",
+        help="more `selftaught run` arguments, given with =, as in --extra-args=--speculate",
+    )
     parser.add_argument(
         "--source-only",
         action="store_true",
