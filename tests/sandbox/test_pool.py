@@ -577,13 +577,22 @@ children = worker._Children.__new__(worker._Children)
 children.stopped, children.live, children.cgroups, children.spares = {}, {}, {}, deque()
 sizes = {child(mb): mb for mb in (120, 10, 200, 10)}
 children.live = dict.fromkeys(sizes, "")
-time.sleep(1.0)  # all four have stopped themselves
+
+def state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+deadline = time.monotonic() + 30  # a loaded machine may take a while to write 200 MB
+while any(state(pid) != "T" for pid in sizes) and time.monotonic() < deadline:
+    time.sleep(0.02)
 children.bound_stopped()
 kept = sorted(sizes[pid] for pid in children.stopped)
 print(kept, sum(kept))
 children.kill_stopped()
-time.sleep(0.2)
-children.reap()
+deadline = time.monotonic() + 30  # tearing down hundreds of MB takes its time on a loaded machine
+while children.live and time.monotonic() < deadline:
+    children.reap()
+    time.sleep(0.02)
 print(len(children.live))
 """
 
