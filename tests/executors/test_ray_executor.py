@@ -157,3 +157,46 @@ def test_a_stopped_run_kills_its_remote_improver(ray_executor):
     reply = ray_executor.run_improver(_job(), make_handler, tracked)
     assert not reply.ok
     assert reply.error_kind == "crashed"
+
+
+CLOSE_OWN_RAY = """
+import json
+import ray
+from ray._private import worker
+from selftaught.executors.ray import RayExecutor
+
+# "local": a Ray of its own, even while another runs here (ray.init() with no address would join it)
+executor = RayExecutor.connect("default", address="local", on_warning=lambda message: None)
+processes = [info.process for infos in worker._global_node.all_processes.values() for info in infos]
+monitors = [info.process for info in worker._global_node.all_processes.get("monitor", [])]
+seen = {}
+shutdown = ray.shutdown
+
+def watching(*args, **kwargs):
+    seen["monitor_gone_first"] = all(process.poll() is not None for process in monitors)
+    return shutdown(*args, **kwargs)
+
+ray.shutdown = watching
+executor.close()
+print(json.dumps({"processes": len(processes), "monitor_gone_first": seen.get("monitor_gone_first"),
+                  "left": [process.pid for process in processes if process.poll() is None]}))
+"""
+
+
+def test_closing_a_ray_it_started_stops_its_monitor_first_and_leaves_nothing_running():
+    """Ray's own shutdown waits a second on its autoscaler monitor (stopped after the GCS it then
+    reports to); the executor kills it first, and the shutdown still stops every process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    out = subprocess.run(
+        [sys.executable, "-c", CLOSE_OWN_RAY], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    payload = json.loads(out.stdout.splitlines()[-1])
+    assert payload["processes"] >= 2  # the GCS and the raylet at least: the check is of something
+    assert payload["monitor_gone_first"] is True
+    assert payload["left"] == []

@@ -236,6 +236,7 @@ class RayExecutor:
                 ray.kill(node.actor)
                 node.alive = False
         if self._owns_ray:
+            _stop_monitor(ray)
             ray.shutdown()
 
 
@@ -298,3 +299,24 @@ def _weakest(infos: list[NodeInfo]) -> list[Protection]:
             if held is None or (held.available and not protection.available):
                 merged[protection.name] = protection
     return list(merged.values())
+
+
+def _stop_monitor(ray: Any) -> None:
+    """Kill the autoscaler monitor of a Ray this process started, before `ray.shutdown`.
+
+    Ray's shutdown stops the monitor after the GCS. The monitor's SIGTERM handler then
+    reports to the GCS it has lost, and Ray waits a second before it kills the monitor
+    anyway: a second added to every run that starts its own Ray. Killing it first ends the
+    same way, without the wait. This reaches into Ray's internals (`_global_node`), so
+    anything unexpected there leaves the shutdown as Ray does it.
+    """
+    try:
+        from ray._private import ray_constants, worker
+
+        node = worker._global_node
+        infos: list[Any] = node.all_processes.get(ray_constants.PROCESS_TYPE_MONITOR, []) if node else []
+        for info in infos:
+            info.process.kill()
+            info.process.wait(timeout=5)
+    except Exception:  # noqa: BLE001 - Ray's own shutdown still stops it, a second later
+        pass
