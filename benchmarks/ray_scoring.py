@@ -37,30 +37,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 KINDS = ("cheap", "brute")
 
 
-def _executor(name: str):
-    from selftaught.executors.local import LocalExecutor
-    from selftaught.sandbox.pool import WorkerPool
-
-    if name == "local":
-        return LocalExecutor(WorkerPool(mode="default", on_warning=lambda m: None), own_pool=True)
-    import ray
-
-    from selftaught.executors.ray import RayExecutor
-
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)
-    executor = RayExecutor.connect("default", on_warning=lambda m: None)
-    executor._owns_ray = True  # started here: close() shuts Ray down
-    return executor
-
-
 def measure(name: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """This executor's figures for each kind of candidate (run in a process of its own)."""
+    from orchestration import _start as start_executor  # the same executors that benchmark starts
     from paper_iteration import KINDS as SOURCES
 
     from selftaught.tasks import get_task
 
     task = get_task("parity_noise")
-    executor = _executor(name)
+    executor = start_executor(name)
     counter = iter(range(10**9))
 
     def score(code: str):
