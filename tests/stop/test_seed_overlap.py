@@ -50,3 +50,40 @@ def test_the_seed_evaluation_and_the_first_step_overlap_and_record_what_they_rec
     seed_iterations, seed_runs, *_ = _recorded(tmp_path / "alone.db", alone.run_id)
     assert iterations[0] == seed_iterations[0] and len(iterations) == 2
     assert seed_runs and set(seed_runs) <= set(runs)  # iteration 0's improver runs, as recorded alone
+
+
+def test_a_failed_first_step_stops_the_run_and_waits_for_the_seed_evaluation(monkeypatch):
+    """When the step fails (here a --max-calls stop), the seed's evaluation must end before the
+    failure leaves the loop: the run's executor closes after that, and would otherwise kill the
+    seed's scorings under it (recorded as crashes, and reused by a resumed run)."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import pytest
+
+    from selftaught.models.limits import RunStopped, UsageLimiter
+    from selftaught.runs.control import RunControl
+    from selftaught.stop import loop
+
+    control = RunControl(UsageLimiter())
+    ended = threading.Event()
+
+    def seed_evaluation(ctx, improver):
+        while control.limiter.stopped is None:  # works until the run is stopped
+            time.sleep(0.01)
+        time.sleep(0.2)  # then takes a while to wind down
+        ended.set()
+        raise control.limiter.stopped
+
+    def failing_step(ctx, t, improver):
+        time.sleep(0.05)
+        raise RunStopped("--max-calls 5 reached", clean=True)
+
+    monkeypatch.setattr(loop, "_seed_iteration", seed_evaluation)
+    monkeypatch.setattr(loop, "_self_improve", failing_step)
+    ctx = SimpleNamespace(config=SimpleNamespace(iterations=1), control=control)
+    with pytest.raises(RunStopped, match="max-calls"):
+        loop.run_stop(ctx, state=loop.LoopState("improver source"))
+    assert ended.is_set()  # the seed's evaluation had ended when the step's failure left the loop
+    assert control.limiter.stopped is not None and control.limiter.stopped.clean

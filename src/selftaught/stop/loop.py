@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.failpoints import failpoint
+from selftaught.models.limits import RunStopped
 from selftaught.runs.context import RunContext
 from selftaught.runs.scope import Scope
 from selftaught.stop.improver_run import ImproverOutcome, run_improver
@@ -264,8 +265,12 @@ def run_stop(
     first_step = None
     if not state.results:
         seed = _in_background(_seed_iteration, ctx, state.improver)
-        if ctx.config.iterations >= 1:  # the step does not depend on the seed's evaluation
-            first_step = _self_improve(ctx, 1, state.improver)
+        try:
+            if ctx.config.iterations >= 1:  # the step does not depend on the seed's evaluation
+                first_step = _self_improve(ctx, 1, state.improver)
+        except BaseException as exc:
+            _end_alongside(ctx, seed, exc)
+            raise
         seed_result, state.val_scores = seed.result()
         state.results.append(seed_result)
         failpoint("iteration_end")
@@ -279,6 +284,20 @@ def run_stop(
         if on_iteration:
             on_iteration(result)
     return state.results
+
+
+def _end_alongside(ctx: RunContext, seed: Future[Any], exc: BaseException) -> None:
+    """The step failed (a limit, an interrupt, an error): stop the run, then wait for the seed's
+    evaluation to end before the failure leaves the loop.
+
+    Otherwise the run's executor closes under the seed's scorings, whose children it kills
+    would be recorded as crashes (scores of 0 a resumed run would reuse) and iteration 0
+    recorded with them. Stopped, the seed's model calls are refused and its improver children
+    killed, so the wait is short; what it had finished is recorded as it would have been.
+    """
+    reason, clean = (exc.reason, exc.clean) if isinstance(exc, RunStopped) else (repr(exc)[:200], False)
+    ctx.control.stop(reason, clean)
+    seed.exception()  # waits; the seed's own failure, if any, gives way to the step's
 
 
 def _in_background(function: Callable[..., Any], *args: Any) -> Future[Any]:
