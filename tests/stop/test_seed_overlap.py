@@ -87,3 +87,37 @@ def test_a_failed_first_step_stops_the_run_and_waits_for_the_seed_evaluation(mon
         loop.run_stop(ctx, state=loop.LoopState("improver source"))
     assert ended.is_set()  # the seed's evaluation had ended when the step's failure left the loop
     assert control.limiter.stopped is not None and control.limiter.stopped.clean
+
+
+def test_after_an_interrupt_the_wait_for_the_seed_evaluation_is_bounded(monkeypatch):
+    """A seed evaluation held up (a model request in flight) does not keep Ctrl-C from stopping."""
+    import threading
+    from types import SimpleNamespace
+
+    import pytest
+
+    from selftaught.models.limits import UsageLimiter
+    from selftaught.runs.control import RunControl
+    from selftaught.stop import loop
+
+    control = RunControl(UsageLimiter())
+    release, ended = threading.Event(), threading.Event()
+
+    def stuck_seed_evaluation(ctx, improver):
+        release.wait(30)  # a request the interrupt does not cut short
+        ended.set()
+
+    def interrupted_step(ctx, t, improver):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "INTERRUPT_WAIT_S", 0.2)
+    monkeypatch.setattr(loop, "_seed_iteration", stuck_seed_evaluation)
+    monkeypatch.setattr(loop, "_self_improve", interrupted_step)
+    ctx = SimpleNamespace(config=SimpleNamespace(iterations=1), control=control)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_stop(ctx, state=loop.LoopState("improver source"))
+        assert not ended.is_set()  # the interrupt left without waiting for it to end
+        assert control.limiter.stopped is not None  # stopped first: its calls are refused from now
+    finally:
+        release.set()

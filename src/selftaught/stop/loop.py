@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,9 @@ class IterationResult:
         if self.acceptance is not None:
             data["acceptance"] = self.acceptance
         return data
+
+
+INTERRUPT_WAIT_S = 5.0  # after an interrupt, how long the seed's evaluation may take to end
 
 
 @dataclass
@@ -293,11 +297,19 @@ def _end_alongside(ctx: RunContext, seed: Future[Any], exc: BaseException) -> No
     Otherwise the run's executor closes under the seed's scorings, whose children it kills
     would be recorded as crashes (scores of 0 a resumed run would reuse) and iteration 0
     recorded with them. Stopped, the seed's model calls are refused and its improver children
-    killed, so the wait is short; what it had finished is recorded as it would have been.
+    killed, so the wait is short; what it had finished is recorded as it would have been. A
+    model request already in flight still takes its time, so after an interrupt or an error
+    the wait is bounded (INTERRUPT_WAIT_S): Ctrl-C stops a run at once.
     """
-    reason, clean = (exc.reason, exc.clean) if isinstance(exc, RunStopped) else (repr(exc)[:200], False)
+    if isinstance(exc, RunStopped):  # a limit: the run ends gracefully
+        reason, clean, wait_s = exc.reason, exc.clean, None
+    else:
+        reason, clean, wait_s = repr(exc)[:200], False, INTERRUPT_WAIT_S
     ctx.control.stop(reason, clean)
-    seed.exception()  # waits; the seed's own failure, if any, gives way to the step's
+    try:
+        seed.exception(timeout=wait_s)  # the seed's own failure, if any, gives way to the step's
+    except FutureTimeout:
+        pass
 
 
 def _in_background(function: Callable[..., Any], *args: Any) -> Future[Any]:
