@@ -42,12 +42,6 @@ class ExecutorLost(SandboxError):
     """Every node of the cluster is gone: nothing is left to run on."""
 
 
-def connect_here(mode: str, on_warning: Callable[[str], None] | None) -> RayExecutor:
-    """A Ray executor on a Ray instance started here (executors/bridge.py starts it in its thread)."""
-    _ray()  # a missing Ray is said before anything starts
-    return RayExecutor.connect(mode, on_warning=on_warning)
-
-
 def _ray() -> Any:
     try:
         import ray

@@ -83,9 +83,9 @@ def _start_ray(mode: str, options: ExecutorOptions) -> Executor:
     if importlib.util.find_spec("ray") is None:  # said now, not as a warning once the run is under way
         raise UserInputError("--executor ray needs Ray: pip install 'selftaught[ray]'")
     from selftaught.executors.bridge import BridgedExecutor, RayStart
-    from selftaught.executors.ray import connect_here
+    from selftaught.executors.ray import RayExecutor
 
-    start = RayStart(lambda: connect_here(mode, options.on_warning), options.on_warning)
+    start = RayStart(lambda: RayExecutor.connect(mode, on_warning=options.on_warning), options.on_warning)
     try:
         local = _start_local(mode, options)
     except BaseException:
