@@ -56,6 +56,35 @@ def test_work_goes_to_the_local_pool_until_ray_has_joined_then_to_ray(pool):
     assert fake.closed  # shut down by the thread that started it
 
 
+class _BatchingFakeRay(_FakeRay):
+    def score_many(self, task, codes, split, scoring):
+        self.scored.append(list(codes))
+        return ["scored on ray in one call"] * len(codes)
+
+
+def test_a_batch_is_scored_one_by_one_locally_while_ray_starts_then_in_one_call_on_ray(pool):
+    task = get_task("parity_noiseless")
+    codes = [task.seed_solution(), f"{task.seed_solution()}\n# another\n"]
+    joined, fake = threading.Event(), _BatchingFakeRay()
+
+    def connect():
+        joined.wait(10)
+        return fake
+
+    start = RayStart(connect, None)
+    executor = BridgedExecutor(LocalExecutor(pool), start)
+    try:
+        here = [score_solution(task, code, "val", pool) for code in codes]
+        while_starting = executor.score_many(task, codes, "val", "strict")
+        assert [(r.score, r.instances) for r in while_starting] == [(h.score, h.instances) for h in here]
+        joined.set()
+        assert start.wait(10) is fake
+        assert executor.score_many(task, codes, "val", "strict") == ["scored on ray in one call"] * 2
+        assert fake.scored == [codes]
+    finally:
+        executor.close()
+
+
 def test_a_ray_that_does_not_start_leaves_the_run_on_the_local_pool(pool):
     said: list[str] = []
 

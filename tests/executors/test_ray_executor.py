@@ -57,6 +57,18 @@ def test_scoring_on_a_node_equals_scoring_here(pool, ray_executor):
     assert [t.score for t in there] == [here.score, here.score]
 
 
+def test_a_batch_scored_on_a_node_equals_scoring_each_here(pool, ray_executor):
+    task = get_task("parity_noise")
+    codes = [GOOD_PARITY_SOLVER, f"{GOOD_PARITY_SOLVER}\n# another\n", "x = 1\n", "def broken(:\n"]
+    here = [LocalExecutor(pool).score(task, code, "val", "strict") for code in codes]
+    there = ray_executor.score_many(task, codes, "val", "strict")
+    assert here[0].score > 0.5 and here[2].error_kind and here[3].error_kind  # good and failing ones
+    assert [(t.score, t.instances, t.error_kind) for t in there] == [
+        (h.score, h.instances, h.error_kind) for h in here
+    ]
+    assert sum(ray_executor.usage().values()) == len(codes)  # a batch counts its scorings
+
+
 class _Tracked:
     """A run control stand-in that remembers what it was asked to track."""
 

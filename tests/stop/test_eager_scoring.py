@@ -7,6 +7,7 @@ evaluations and answers), and a prefetched score is recorded only when an improv
 from __future__ import annotations
 
 import threading
+import time
 
 from tests.conftest import EXAMPLE_MODEL, small_config
 from tests.stop.test_lost_worker import _recorded
@@ -68,3 +69,98 @@ def test_a_prefetched_score_is_scored_once_and_reported_only_to_its_asker():
     assert executor.scored.count("a = 1\n") == 1
     scorer.prefetch(task, "after close\n", "val")  # a closed scorer prefetches nothing
     assert "after close\n" not in executor.scored
+
+
+class _BatchingExecutor(_CountingExecutor):
+    """Scores batches in one call, as a Ray node does; `gate` holds a batch until the test lets it go."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.started = threading.Event()
+        self.fail = fail
+
+    def score_many(self, task, codes, split, scoring):
+        with self.lock:
+            self.batches.append(list(codes))
+        self.started.set()
+        self.gate.wait(10)
+        if self.fail:
+            raise RuntimeError("the node went away")
+        return [self.score(task, code, split, scoring) for code in codes]
+
+
+def _blocks(n: int, tag: str = "") -> list[str]:
+    return [f"x = {i}  # {tag}\n" for i in range(n)]
+
+
+def test_an_answers_blocks_are_scored_in_one_call_where_the_executor_batches():
+    executor = _BatchingExecutor()
+    scorer = Scorer(executor)  # type: ignore[arg-type]
+    task = get_task("parity_noise")
+    blocks = _blocks(10)
+    executor.gate.clear()
+    scorer.prefetch_many(task, blocks, "val")
+    assert executor.started.wait(10)
+    executor.gate.set()
+    recorded: list[str] = []
+    results = [scorer.score(task, code, "val", lambda code, *_: recorded.append(code)) for code in blocks]
+    scorer.close()
+    assert [r.score for r in results] == [float(len(code)) for code in blocks]
+    assert recorded == blocks  # each recorded once, by its asker
+    assert sorted(map(len, executor.batches)) == [2, 8]  # in batches of at most MAX_BATCH
+    assert sorted(executor.scored) == sorted(blocks)  # every block scored once, none again
+    assert scorer.prefetches_used == 10
+
+
+def test_a_block_asked_for_before_its_batch_starts_is_scored_by_its_asker_and_left_out_of_the_batch():
+    executor = _BatchingExecutor()
+    scorer = Scorer(executor, cpu_slots=1)  # type: ignore[arg-type]
+    task = get_task("parity_noise")
+    first, second = _blocks(3, "first"), _blocks(3, "second")
+    executor.gate.clear()
+    scorer.prefetch_many(task, first, "val")
+    assert executor.started.wait(10)  # the first answer's batch holds the one slot
+    scorer.prefetch_many(task, second, "val")
+    asked: list[float] = []
+    asker = threading.Thread(target=lambda: asked.append(scorer.score(task, second[0], "val").score))
+    asker.start()  # takes its block before the second batch can start; waits for the slot
+    deadline = time.monotonic() + 10
+    while scorer._slots._asked_waiting == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    executor.gate.set()
+    asker.join(10)
+    results = [scorer.score(task, code, "val").score for code in first + second]
+    scorer.close()
+    assert asked == [float(len(second[0]))]
+    assert results == [float(len(code)) for code in first + second]
+    assert executor.batches == [first, second[1:]]  # the asked block left its batch
+    assert sorted(executor.scored) == sorted(first + second)  # nothing scored twice
+
+
+def test_a_batch_that_fails_leaves_its_blocks_to_their_askers():
+    executor = _BatchingExecutor(fail=True)
+    scorer = Scorer(executor)  # type: ignore[arg-type]
+    task = get_task("parity_noise")
+    blocks = _blocks(4)
+    scorer.prefetch_many(task, blocks, "val")
+    assert executor.started.wait(10)
+    results = [scorer.score(task, code, "val").score for code in blocks]
+    scorer.close()
+    assert results == [float(len(code)) for code in blocks]  # each asker scored its own, one at a time
+    assert executor.batches == [blocks]
+    assert scorer.prefetches_used == 0
+
+
+def test_without_batches_each_block_is_its_own_scoring():
+    executor = _CountingExecutor()
+    scorer = Scorer(executor)  # type: ignore[arg-type]
+    task = get_task("parity_noise")
+    blocks = _blocks(5)
+    scorer.prefetch_many(task, [*blocks, blocks[0], "   ", None], "val")  # repeats and blanks are skipped
+    results = [scorer.score(task, code, "val").score for code in blocks]
+    scorer.close()
+    assert results == [float(len(code)) for code in blocks]
+    assert sorted(executor.scored) == sorted(blocks)

@@ -121,6 +121,27 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+class BatchScoring(Protocol):
+    """An executor that can also score several candidates in one call (optional).
+
+    Worth it where each call has a cost of its own, as a call to a Ray node has: a few
+    milliseconds of round trip, which on a small machine comes out of the scorings. The
+    scorer sends an answer's code blocks this way (runs/scorer.py). The scores must be
+    those `score` gives, in the order of `codes`; they are scored one after another, so a
+    batch takes one of the executor's `cpu_slots`.
+    """
+
+    def score_many(self, task: Task, codes: list[str], split: str, scoring: str) -> list[SolutionScore]: ...
+
+
+def batch_scoring(
+    executor: Executor,
+) -> Callable[[Task, list[str], str, str], list[SolutionScore]] | None:
+    """The executor's `score_many`, if it has one (plugins' executors need not)."""
+    score_many = getattr(executor, "score_many", None)
+    return score_many if callable(score_many) else None
+
+
 def start_executor(
     name: str,
     mode: str,

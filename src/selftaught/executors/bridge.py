@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from selftaught.executors.base import ImproverJob, Tracker
+from selftaught.executors.base import ImproverJob, Tracker, batch_scoring
 from selftaught.sandbox.child_handle import Reply, RequestHandler
 from selftaught.sandbox.isolation import Protection
 
@@ -130,6 +130,13 @@ class BridgedExecutor:
 
     def score(self, task: Task, code: str, split: str, scoring: str) -> SolutionScore:
         return self._current().score(task, code, split, scoring)
+
+    def score_many(self, task: Task, codes: list[str], split: str, scoring: str) -> list[SolutionScore]:
+        current = self._current()
+        score_many = batch_scoring(current)
+        if score_many is not None:
+            return score_many(task, codes, split, scoring)
+        return [current.score(task, code, split, scoring) for code in codes]
 
     def close(self) -> None:
         self.start.close()

@@ -122,8 +122,9 @@ class RayExecutor:
             raise
 
     # --- scheduling ------------------------------------------------------------------------------
-    def _pick(self) -> _Node:
-        """The live node with the least work in flight per worker (ties in turn)."""
+    def _pick(self, weight: int = 1) -> _Node:
+        """The live node with the least work in flight per worker (ties in turn); `weight`: the
+        scorings (or runs) it is handed."""
         with self._lock:
             live = [n for n in self._nodes if n.alive]
             if not live:
@@ -132,16 +133,16 @@ class RayExecutor:
             node = min(
                 live, key=lambda n: (n.in_flight / n.info.n_workers, (live.index(n) - turn) % len(live))
             )
-            node.in_flight += 1
+            node.in_flight += weight
             return node
 
-    def _done(self, node: _Node, lost: bool = False) -> None:
+    def _done(self, node: _Node, lost: bool = False, weight: int = 1) -> None:
         with self._lock:
-            node.in_flight -= 1
+            node.in_flight -= weight
             if lost:
                 node.alive = False
             else:
-                node.served += 1
+                node.served += weight
 
     def live_nodes(self) -> list[NodeInfo]:
         """The nodes still in use (for diagnostics and tests)."""
@@ -195,19 +196,35 @@ class RayExecutor:
             raise WorkerLost(f"on node {node.info.host}: {step.lost}")  # the node is fine: redo_when_lost
 
     def score(self, task: Task, code: str, split: str, scoring: str) -> SolutionScore:
-        ray = _ray()
         key, ref = self._task_ref(task)
+        result: SolutionScore = self._on_a_node(
+            lambda actor: actor.score.remote(key, [ref], code, split, scoring), 1
+        )
+        return result
+
+    def score_many(self, task: Task, codes: list[str], split: str, scoring: str) -> list[SolutionScore]:
+        """Score `codes` on one node in one call (see executors/base.py, `BatchScoring`)."""
+        key, ref = self._task_ref(task)
+        results: list[SolutionScore] = self._on_a_node(
+            lambda actor: actor.score_many.remote(key, [ref], codes, split, scoring), len(codes)
+        )
+        return results
+
+    def _on_a_node(self, call: Callable[[Any], Any], weight: int) -> Any:
+        """`call(actor)`'s result from the live node with the least work; scoring is pure, so a
+        lost node's scorings are simply scored again on another."""
+        ray = _ray()
         while True:
-            node = self._pick()
+            node = self._pick(weight)
             try:
-                result: SolutionScore = ray.get(node.actor.score.remote(key, [ref], code, split, scoring))
+                result = ray.get(call(node.actor))
             except ray.exceptions.RayActorError:
-                self._done(node, lost=True)  # scoring is pure: score it again elsewhere
+                self._done(node, lost=True, weight=weight)
                 continue
             except BaseException:
-                self._done(node)
+                self._done(node, weight=weight)
                 raise
-            self._done(node)
+            self._done(node, weight=weight)
             return result
 
     def _task_ref(self, task: Task) -> tuple[str, Any]:

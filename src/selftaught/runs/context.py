@@ -106,9 +106,10 @@ class RunContext:
 
         return self.scorer.score(task, code, split, record)
 
-    def prefetch_score(self, task: Task, code: object, split: str) -> None:
-        """Start scoring `code` now, because an improver is about to ask (recorded only when it does)."""
-        self.scorer.prefetch(task, code, split)
+    def prefetch_scores(self, task: Task, codes: list[str], split: str) -> None:
+        """Start scoring `codes` (one answer's blocks) now, because an improver is about to ask
+        (recorded only when it does)."""
+        self.scorer.prefetch_many(task, codes, split)
 
     # --- recording -----------------------------------------------------------------------------
     def progress(self, phase: str | None = None) -> None:

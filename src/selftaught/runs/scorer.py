@@ -11,6 +11,13 @@ improver asks for it through `score`, which then finds it done (or waits for it,
 it has not started, scores it itself): the same scores, recorded once, under the asker's
 scope. A prefetch never holds a slot an asked-for scoring is waiting for, and one nobody
 asks for costs only CPU.
+
+An executor that scores several candidates in one call (`score_many`, see
+executors/base.py: each call to a Ray node costs a few milliseconds of round trip
+whatever it carries) gets an answer's code blocks in batches: each batch holds one slot
+and is scored in order where it runs, and a block an asker takes before its batch starts
+is scored by the asker instead. Scores are the same either way; only the number of calls
+changes.
 """
 
 from __future__ import annotations
@@ -21,12 +28,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from selftaught.executors.base import Executor
+from selftaught.executors.base import Executor, batch_scoring
 from selftaught.store.store import source_hash
 from selftaught.tasks.base import Task
 from selftaught.tasks.scoring import SolutionScore
 
 MAX_PREFETCHED = 256  # prefetched scores nobody asked for yet, kept at most (the oldest are dropped)
+MAX_BATCH = 8  # candidates in one batched call, at most (an answer's blocks, in order)
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class KnownScore:
 
 OnScored = Callable[[str, str, str, SolutionScore], None]  # code, task name, split, result
 _Key = tuple[str, str, str]
+_Batch = list[tuple[Future[SolutionScore], str]]  # prefetched futures and their sources, scored together
 
 
 class _Slots:
@@ -82,9 +91,8 @@ class Scorer:
         self._n_slots = max(1, cpu_slots or executor.cpu_slots)
         self._slots = _Slots(self._n_slots)
         self._prefetched: dict[_Key, Future[SolutionScore]] = {}
-        self._queue: queue.SimpleQueue[tuple[Future[SolutionScore], Task, str, str] | None] = (
-            queue.SimpleQueue()
-        )
+        self._score_many = batch_scoring(executor)
+        self._queue: queue.SimpleQueue[tuple[_Batch, Task, str] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._closed = False
         self.prefetches_used = 0  # asked-for scores that a prefetch had started (for tests, diagnostics)
@@ -125,22 +133,42 @@ class Scorer:
 
     def prefetch(self, task: Task, code: object, split: str) -> None:
         """Start scoring `code` in the background, if no one has asked for it yet (see the module)."""
-        if not self.eager or not isinstance(code, str) or not code.strip():
+        self.prefetch_many(task, [code], split)
+
+    def prefetch_many(self, task: Task, codes: Iterable[object], split: str) -> None:
+        """Start scoring the code blocks of one answer in the background (batched where the executor
+        scores batches); blocks someone has asked for, or already prefetched, are left out."""
+        if not self.eager:
             return
-        key = (source_hash(code), task.name, split)
+        fresh: _Batch = []
         with self._lock:
-            if self._closed or key in self._memo or key in self._prefetched:
+            if self._closed:
                 return
-            if len(self._prefetched) >= MAX_PREFETCHED:
-                oldest = next(iter(self._prefetched))
-                self._prefetched.pop(oldest).cancel()
-            future: Future[SolutionScore] = Future()
-            self._prefetched[key] = future
-            if len(self._threads) < self._n_slots:
+            for code in codes:
+                if not isinstance(code, str) or not code.strip():
+                    continue
+                key = (source_hash(code), task.name, split)
+                if key in self._memo or key in self._prefetched:
+                    continue
+                if len(self._prefetched) >= MAX_PREFETCHED:
+                    oldest = next(iter(self._prefetched))
+                    self._prefetched.pop(oldest).cancel()
+                future: Future[SolutionScore] = Future()
+                self._prefetched[key] = future
+                fresh.append((future, code))
+            while fresh and len(self._threads) < self._n_slots:
                 thread = threading.Thread(target=self._prefetcher, name="prefetch", daemon=True)
                 self._threads.append(thread)
                 thread.start()
-        self._queue.put((future, task, code, split))
+        for batch in self._batches(fresh):
+            self._queue.put((batch, task, split))
+
+    def _batches(self, fresh: _Batch) -> list[_Batch]:
+        """One batch per candidate, or (batched scoring) the answer's blocks in batches of up to
+        MAX_BATCH. Not spread over the slots: a wave brings several answers at once, and an asker
+        takes a block whose batch has not started (measured on 2 cores: fewer calls win)."""
+        size = 1 if self._score_many is None else MAX_BATCH
+        return [fresh[i : i + size] for i in range(0, len(fresh), size)]
 
     def close(self) -> None:
         """Drop the prefetches not started; the running ones end with the executor."""
@@ -170,13 +198,32 @@ class Scorer:
             item = self._queue.get()
             if item is None:
                 return
-            future, task, code, split = item
-            if not future.set_running_or_notify_cancel():  # an asker took it, or it was dropped
+            batch, task, split = item
+            # those an asker took (or that were dropped) are left out; the rest now run
+            running = [(future, code) for future, code in batch if future.set_running_or_notify_cancel()]
+            if not running:
                 continue
             try:
-                future.set_result(self._score_now(task, code, split, asked=False))
-            except BaseException as exc:  # noqa: BLE001 - kept for the asker, who scores it again
-                future.set_exception(exc)
+                results = self._score_batch(task, [code for _, code in running], split)
+            except BaseException as exc:  # noqa: BLE001 - kept for the askers, who score again
+                for future, _ in running:
+                    future.set_exception(exc)
+                continue
+            for (future, _), result in zip(running, results, strict=True):
+                future.set_result(result)
+
+    def _score_batch(self, task: Task, codes: list[str], split: str) -> list[SolutionScore]:
+        """Prefetched candidates scored in one slot: in one call where the executor batches."""
+        if self._score_many is None or len(codes) == 1:
+            return [self._score_now(task, code, split, asked=False) for code in codes]
+        self._slots.acquire(False)
+        try:
+            results = self._score_many(task, codes, split, self.scoring)
+        finally:
+            self._slots.release()
+        if len(results) != len(codes):
+            raise RuntimeError(f"a batch of {len(codes)} scorings came back with {len(results)} scores")
+        return results
 
     def _score_now(self, task: Task, code: str, split: str, *, asked: bool) -> SolutionScore:
         self._slots.acquire(asked)

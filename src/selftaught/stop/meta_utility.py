@@ -45,8 +45,7 @@ class TaskUtility:
         """Start scoring the code blocks of model answers an improver just received (eager scoring):
         what it will most likely ask `utility` for next. Scoring is pure, so nothing but CPU is spent
         on a block it never asks for, and nothing is recorded for it."""
-        for code in _code_blocks(answers):
-            self.ctx.prefetch_score(self.task, code, self.split)
+        self.ctx.prefetch_scores(self.task, _code_blocks(answers), self.split)
 
     def finish(self, scope: Scope | None = None, wait: bool = True) -> None:
         """Nothing outlives the improver run."""
