@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import types
 
@@ -140,14 +142,21 @@ def test_a_run_on_a_ray_of_its_own_starts_locally_and_records_what_a_local_run_r
     import selftaught
     from tests.conftest import EXAMPLE_MODEL
 
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    out = subprocess.run(
-        [sys.executable, "-c", RUN_ON_OWN_RAY, str(EXAMPLE_MODEL), str(tmp_path / "ray.db")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    # A bare ray.init() joins the last Ray started on this machine (its address is kept under
+    # Ray's temp directory), such as this session's test cluster: a temp directory of its own
+    # makes it start one, wherever this test runs in the session. Kept short: Ray's sockets live there.
+    ray_tmp = tempfile.mkdtemp(prefix="st-ray-", dir="/tmp")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"RAY_TMPDIR": ray_tmp}
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", RUN_ON_OWN_RAY, str(EXAMPLE_MODEL), str(tmp_path / "ray.db")],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+        )
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     assert out.returncode == 0, out.stderr[-3000:]
     payload = json.loads(out.stdout.splitlines()[-1])
     [(bridged, joined)] = payload["bridged"]
