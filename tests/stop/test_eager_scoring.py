@@ -98,7 +98,7 @@ def _blocks(n: int, tag: str = "") -> list[str]:
 
 def test_an_answers_blocks_are_scored_in_one_call_where_the_executor_batches():
     executor = _BatchingExecutor()
-    scorer = Scorer(executor)  # type: ignore[arg-type]
+    scorer = Scorer(executor, cpu_slots=1)  # type: ignore[arg-type]
     task = get_task("parity_noise")
     blocks = _blocks(10)
     executor.gate.clear()
@@ -115,34 +115,59 @@ def test_an_answers_blocks_are_scored_in_one_call_where_the_executor_batches():
     assert scorer.prefetches_used == 10
 
 
-def test_a_block_asked_for_before_its_batch_starts_is_scored_by_its_asker_and_left_out_of_the_batch():
+def test_a_batch_with_nothing_queued_behind_it_is_shared_with_the_other_slot():
+    executor = _BatchingExecutor()
+    scorer = Scorer(executor, cpu_slots=2)  # type: ignore[arg-type]
+    task = get_task("parity_noise")
+    blocks = _blocks(6)
+    executor.gate.clear()
+    scorer.prefetch_many(task, blocks, "val")
+    deadline = time.monotonic() + 10
+    while len(executor.batches) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    executor.gate.set()
+    results = [scorer.score(task, code, "val").score for code in blocks]
+    scorer.close()
+    assert sorted(executor.batches) == sorted([blocks[:3], blocks[3:]])  # half each, both slots busy
+    assert results == [float(len(code)) for code in blocks]
+    assert scorer.prefetches_used == 6
+
+
+def test_an_asker_whose_batch_has_not_started_scores_that_batch_ahead_of_the_prefetches():
     executor = _BatchingExecutor()
     scorer = Scorer(executor, cpu_slots=1)  # type: ignore[arg-type]
     task = get_task("parity_noise")
-    first, second = _blocks(3, "first"), _blocks(3, "second")
+    first, second, third = _blocks(3, "first"), _blocks(3, "second"), _blocks(3, "third")
     executor.gate.clear()
     scorer.prefetch_many(task, first, "val")
     assert executor.started.wait(10)  # the first answer's batch holds the one slot
     scorer.prefetch_many(task, second, "val")
+    scorer.prefetch_many(task, third, "val")
+    recorded: list[str] = []
     asked: list[float] = []
-    asker = threading.Thread(target=lambda: asked.append(scorer.score(task, second[0], "val").score))
-    asker.start()  # takes its block before the second batch can start; waits for the slot
+
+    def ask() -> None:
+        asked.append(scorer.score(task, third[1], "val", lambda code, *_: recorded.append(code)).score)
+
+    asker = threading.Thread(target=ask)
+    asker.start()  # claims the third batch, queued behind the second, and waits for the slot
     deadline = time.monotonic() + 10
     while scorer._slots._asked_waiting == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
     executor.gate.set()
     asker.join(10)
-    results = [scorer.score(task, code, "val").score for code in first + second]
+    results = [scorer.score(task, code, "val").score for code in first + second + third]
     scorer.close()
-    assert asked == [float(len(second[0]))]
-    assert results == [float(len(code)) for code in first + second]
-    assert executor.batches == [first, second[1:]]  # the asked block left its batch
-    assert sorted(executor.scored) == sorted(first + second)  # nothing scored twice
+    assert asked == [float(len(third[1]))]
+    assert recorded == [third[1]]  # the asker records its own block; the rest wait for their askers
+    assert results == [float(len(code)) for code in first + second + third]
+    assert executor.batches == [first, third, second]  # the asked-for batch went first, whole
+    assert sorted(executor.scored) == sorted(first + second + third)  # nothing scored twice
 
 
 def test_a_batch_that_fails_leaves_its_blocks_to_their_askers():
     executor = _BatchingExecutor(fail=True)
-    scorer = Scorer(executor)  # type: ignore[arg-type]
+    scorer = Scorer(executor, cpu_slots=1)  # type: ignore[arg-type]
     task = get_task("parity_noise")
     blocks = _blocks(4)
     scorer.prefetch_many(task, blocks, "val")

@@ -15,13 +15,16 @@ asks for costs only CPU.
 An executor that scores several candidates in one call (`score_many`, see
 executors/base.py: each call to a Ray node costs a few milliseconds of round trip
 whatever it carries) gets an answer's code blocks in batches: each batch holds one slot
-and is scored in order where it runs, and a block an asker takes before its batch starts
-is scored by the asker instead. Scores are the same either way; only the number of calls
-changes.
+and is scored in order where it runs. Whoever claims a batch first scores all of it: a
+prefetch thread, or an asker whose block's batch has not started (who scores it as
+asked-for, ahead of prefetches, rather than its one block alone: a wave's improvers ask
+at once, and one call per block would undo the batching). Scores are the same either
+way; only the number of calls changes.
 """
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections.abc import Callable, Iterable
@@ -49,7 +52,36 @@ class KnownScore:
 
 OnScored = Callable[[str, str, str, SolutionScore], None]  # code, task name, split, result
 _Key = tuple[str, str, str]
-_Batch = list[tuple[Future[SolutionScore], str]]  # prefetched futures and their sources, scored together
+_Item = tuple[Future[SolutionScore], str]  # a prefetched score to be, and its source
+
+
+class _Batch:
+    """Prefetched blocks of one answer, scored together by whoever claims them (in order)."""
+
+    def __init__(self, task: Task, split: str, items: list[_Item]) -> None:
+        self.task = task
+        self.split = split
+        self.items = items
+        self.shared = False  # split once over idle slots already (see Scorer._prefetcher)
+        self._next = 0  # the items before it are claimed
+        self._lock = threading.Lock()
+
+    def claim(self, limit: int | None = None) -> list[_Item]:
+        """Up to `limit` (all) of the items not yet claimed, now running; those dropped are left out."""
+        with self._lock:
+            end = len(self.items) if limit is None else min(len(self.items), self._next + limit)
+            taken, self._next = self.items[self._next : end], end
+        return [(future, code) for future, code in taken if future.set_running_or_notify_cancel()]
+
+    def unclaimed(self) -> int:
+        with self._lock:
+            return len(self.items) - self._next
+
+
+@dataclass(frozen=True)
+class _Prefetch:
+    future: Future[SolutionScore]
+    batch: _Batch
 
 
 class _Slots:
@@ -90,12 +122,12 @@ class Scorer:
         self._lock = threading.Lock()
         self._n_slots = max(1, cpu_slots or executor.cpu_slots)
         self._slots = _Slots(self._n_slots)
-        self._prefetched: dict[_Key, Future[SolutionScore]] = {}
+        self._prefetched: dict[_Key, _Prefetch] = {}
         self._score_many = batch_scoring(executor)
-        self._queue: queue.SimpleQueue[tuple[_Batch, Task, str] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._closed = False
-        self.prefetches_used = 0  # asked-for scores that a prefetch had started (for tests, diagnostics)
+        self.prefetches_used = 0  # asked-for scores another had scored or started (tests, diagnostics)
 
     def prefill(self, known: Iterable[KnownScore]) -> None:
         """Seed the memo with evaluations recorded earlier (resume: never score twice)."""
@@ -140,7 +172,7 @@ class Scorer:
         scores batches); blocks someone has asked for, or already prefetched, are left out."""
         if not self.eager:
             return
-        fresh: _Batch = []
+        fresh: list[tuple[_Key, _Item]] = []
         with self._lock:
             if self._closed:
                 return
@@ -148,27 +180,22 @@ class Scorer:
                 if not isinstance(code, str) or not code.strip():
                     continue
                 key = (source_hash(code), task.name, split)
-                if key in self._memo or key in self._prefetched:
+                if key in self._memo or key in self._prefetched or any(key == k for k, _ in fresh):
                     continue
-                if len(self._prefetched) >= MAX_PREFETCHED:
-                    oldest = next(iter(self._prefetched))
-                    self._prefetched.pop(oldest).cancel()
-                future: Future[SolutionScore] = Future()
-                self._prefetched[key] = future
-                fresh.append((future, code))
+                fresh.append((key, (Future(), code)))
+            size = 1 if self._score_many is None else MAX_BATCH
+            for i in range(0, len(fresh), size):
+                batch = _Batch(task, split, [item for _, item in fresh[i : i + size]])
+                for key, (future, _) in fresh[i : i + size]:
+                    if len(self._prefetched) >= MAX_PREFETCHED:
+                        oldest = next(iter(self._prefetched))
+                        self._prefetched.pop(oldest).future.cancel()
+                    self._prefetched[key] = _Prefetch(future, batch)
+                self._queue.put(batch)
             while fresh and len(self._threads) < self._n_slots:
                 thread = threading.Thread(target=self._prefetcher, name="prefetch", daemon=True)
                 self._threads.append(thread)
                 thread.start()
-        for batch in self._batches(fresh):
-            self._queue.put((batch, task, split))
-
-    def _batches(self, fresh: _Batch) -> list[_Batch]:
-        """One batch per candidate, or (batched scoring) the answer's blocks in batches of up to
-        MAX_BATCH. Not spread over the slots: a wave brings several answers at once, and an asker
-        takes a block whose batch has not started (measured on 2 cores: fewer calls win)."""
-        size = 1 if self._score_many is None else MAX_BATCH
-        return [fresh[i : i + size] for i in range(0, len(fresh), size)]
 
     def close(self) -> None:
         """Drop the prefetches not started; the running ones end with the executor."""
@@ -176,17 +203,25 @@ class Scorer:
             self._closed = True
             pending, self._prefetched = self._prefetched, {}
             threads = len(self._threads)
-        for future in pending.values():
-            future.cancel()
+        for prefetch in pending.values():
+            prefetch.future.cancel()
         for _ in range(threads):
             self._queue.put(None)
 
-    def _prefetched_result(self, prefetched: Future[SolutionScore] | None) -> SolutionScore | None:
-        """A prefetch's score (waiting for it if it runs); None if it had not started or failed."""
-        if prefetched is None or prefetched.cancel():  # not started: the asker scores it now
+    def _prefetched_result(self, prefetched: _Prefetch | None) -> SolutionScore | None:
+        """A prefetch's score, waiting for it if it runs; None if there was none or it failed.
+
+        If its batch had not started, the asker scores the batch now (asked-for) and sees its
+        own block's error, as if it had scored that block alone."""
+        if prefetched is None:
             return None
+        claimed = prefetched.batch.claim()
+        if claimed:
+            self._run(prefetched.batch, claimed, asked=True)
+            if any(future is prefetched.future for future, _ in claimed):
+                return prefetched.future.result()
         try:
-            result = prefetched.result()
+            result = prefetched.future.result()
         except BaseException:  # noqa: BLE001 - the asker scores it again, and sees its own error
             return None
         with self._lock:
@@ -195,35 +230,47 @@ class Scorer:
 
     def _prefetcher(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
+            batch = self._queue.get()
+            if batch is None:
                 return
-            batch, task, split = item
-            # those an asker took (or that were dropped) are left out; the rest now run
-            running = [(future, code) for future, code in batch if future.set_running_or_notify_cancel()]
-            if not running:
-                continue
-            try:
-                results = self._score_batch(task, [code for _, code in running], split)
-            except BaseException as exc:  # noqa: BLE001 - kept for the askers, who score again
-                for future, _ in running:
-                    future.set_exception(exc)
-                continue
-            for (future, _), result in zip(running, results, strict=True):
-                future.set_result(result)
+            limit = None
+            if (
+                self._score_many is not None
+                and not batch.shared
+                and self._n_slots > 1
+                and self._queue.empty()
+            ):
+                # nothing else waits: share this batch with the other slots (a wave's batches would
+                # otherwise end on one slot while the others idle); once, so calls stay few
+                batch.shared = True
+                limit = math.ceil(batch.unclaimed() / self._n_slots)
+            claimed = batch.claim(limit)  # nothing if an asker took it first
+            if limit is not None and batch.unclaimed():
+                self._queue.put(batch)
+            if claimed:
+                self._run(batch, claimed, asked=False)
 
-    def _score_batch(self, task: Task, codes: list[str], split: str) -> list[SolutionScore]:
-        """Prefetched candidates scored in one slot: in one call where the executor batches."""
-        if self._score_many is None or len(codes) == 1:
-            return [self._score_now(task, code, split, asked=False) for code in codes]
-        self._slots.acquire(False)
+    def _run(self, batch: _Batch, items: list[_Item], *, asked: bool) -> None:
+        """Score claimed items in one slot (one call where the executor batches); each future gets
+        its score, or the failure (kept for the askers, who score again)."""
+        codes = [code for _, code in items]
         try:
-            results = self._score_many(task, codes, split, self.scoring)
-        finally:
-            self._slots.release()
-        if len(results) != len(codes):
-            raise RuntimeError(f"a batch of {len(codes)} scorings came back with {len(results)} scores")
-        return results
+            if self._score_many is None or len(codes) == 1:
+                results = [self._score_now(batch.task, code, batch.split, asked=asked) for code in codes]
+            else:
+                self._slots.acquire(asked)
+                try:
+                    results = self._score_many(batch.task, codes, batch.split, self.scoring)
+                finally:
+                    self._slots.release()
+                if len(results) != len(codes):
+                    raise RuntimeError(f"{len(codes)} scorings in a batch, {len(results)} scores back")
+        except BaseException as exc:  # noqa: BLE001 - set on the futures; askers score again
+            for future, _ in items:
+                future.set_exception(exc)
+            return
+        for (future, _), result in zip(items, results, strict=True):
+            future.set_result(result)
 
     def _score_now(self, task: Task, code: str, split: str, *, asked: bool) -> SolutionScore:
         self._slots.acquire(asked)
