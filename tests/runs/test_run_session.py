@@ -90,3 +90,57 @@ def test_every_public_result_has_one_json_method():
         assert callable(getattr(result, "to_json", None)), result
         assert not hasattr(result, "as_json"), result
         assert issubclass(result, JsonResult)
+
+
+class _HeldExecutor:
+    """Scores after the test lets it: a scoring still in flight when its run ends."""
+
+    name = "held"
+    cpu_slots = 1
+    protections: list = []
+
+    def __init__(self) -> None:
+        import threading
+
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def score(self, task, code, split, scoring):
+        from selftaught.tasks.scoring import SolutionScore
+
+        self.started.set()
+        self.release.wait(10)
+        return SolutionScore(0.0, 0, "crashed", "killed as the executor closed")
+
+    def close(self) -> None:
+        self.release.set()
+
+
+def test_a_scoring_that_comes_back_after_its_run_ended_is_not_recorded(tmp_path):
+    """A scoring cut off by the run's end (its child killed as the executor closes) would be a crash
+    with a score of 0 that a resumed run reuses; after the end, none is recorded."""
+    import threading
+
+    from selftaught.api import open_store
+    from selftaught.runs.scope import Scope
+    from selftaught.runs.session import RunSession
+    from selftaught.tasks import get_task
+
+    executor = _HeldExecutor()
+    task = get_task("parity_noise")
+    config = RunConfig(model="ast", tasks=["parity_noise"])
+    scored: list[float] = []
+    with RunSession(config, store=tmp_path / "runs.db", pool=executor, backend=_Backend()) as session:  # type: ignore[arg-type]
+        run_id = session.record("stop", config.model_dump())
+        ctx = session.context([task])
+        late = threading.Thread(
+            target=lambda: scored.append(ctx.score(task, "x = 1\n", "val", Scope(iteration=0)).score)
+        )
+        late.start()
+        assert executor.started.wait(10)
+        raise KeyboardInterrupt  # the run ends with the scoring in flight
+    executor.release.set()
+    late.join(10)
+    assert scored == [0.0]  # it came back, after the end
+    assert session.status == "interrupted"
+    assert list(open_store(tmp_path / "runs.db").evaluations(run_id)) == []

@@ -93,6 +93,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._events: Counter[int | None] = Counter()
         self._dropped: dict[int | None, Counter[str]] = {}
+        self._sealed = False
 
     @property
     def recording(self) -> bool:
@@ -121,8 +122,20 @@ class Recorder:
             )
         self.progress()
 
+    def seal(self) -> None:
+        """The run has ended: scorings that still come back are not recorded.
+
+        Its executor closes next, killing the children of scorings still in flight (a seed
+        evaluation an interrupt did not wait for): recorded, they would be crashes with a score
+        of 0, which a resumed run reuses instead of scoring again. Left out, resume scores them.
+        """
+        with self._lock:
+            self._sealed = True
+
     def evaluation(self, scope: Scope, code: str, task: str, split: str, result: SolutionScore) -> None:
         with self._lock:
+            if self._sealed:
+                return
             self.counters.evaluations += 1
         if self.store is not None:
             self.store.add_evaluation(

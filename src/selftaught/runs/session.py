@@ -142,6 +142,8 @@ class RunSession:
     ) -> bool:
         try:
             self._ending(exc)
+            if self.recorder is not None:
+                self.recorder.seal()  # before the executor closes under scorings still in flight
             if self.ctx is not None:
                 self.ctx.scorer.close()  # prefetched scores nobody asked for are not recorded
             if self.run_id is not None:
