@@ -33,17 +33,23 @@ class _FakeRay:
         self.closed = True
 
 
-def test_work_goes_to_the_local_pool_until_ray_has_joined_then_to_ray(pool):
-    task = get_task("parity_noiseless")
-    code = task.seed_solution()
-    joined, fake = threading.Event(), _FakeRay()
+def _bridged(pool, fake: _FakeRay) -> tuple[threading.Event, RayStart, BridgedExecutor]:
+    """A bridged executor on `pool` whose Ray start gives `fake` once the event is set."""
+    joined = threading.Event()
 
     def connect():
         joined.wait(10)
         return fake
 
     start = RayStart(connect, None)
-    executor = BridgedExecutor(LocalExecutor(pool), start)
+    return joined, start, BridgedExecutor(LocalExecutor(pool), start)
+
+
+def test_work_goes_to_the_local_pool_until_ray_has_joined_then_to_ray(pool):
+    task = get_task("parity_noiseless")
+    code = task.seed_solution()
+    fake = _FakeRay()
+    joined, start, executor = _bridged(pool, fake)
     try:
         while_starting = executor.score(task, code, "val", "strict")
         here = score_solution(task, code, "val", pool)
@@ -67,14 +73,8 @@ class _BatchingFakeRay(_FakeRay):
 def test_a_batch_is_scored_one_by_one_locally_while_ray_starts_then_in_one_call_on_ray(pool):
     task = get_task("parity_noiseless")
     codes = [task.seed_solution(), f"{task.seed_solution()}\n# another\n"]
-    joined, fake = threading.Event(), _BatchingFakeRay()
-
-    def connect():
-        joined.wait(10)
-        return fake
-
-    start = RayStart(connect, None)
-    executor = BridgedExecutor(LocalExecutor(pool), start)
+    fake = _BatchingFakeRay()
+    joined, start, executor = _bridged(pool, fake)
     try:
         here = [score_solution(task, code, "val", pool) for code in codes]
         while_starting = executor.score_many(task, codes, "val", "strict")
