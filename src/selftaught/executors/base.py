@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from selftaught.errors import UserInputError
 from selftaught.inside.messages import Command
@@ -121,6 +121,7 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
 class BatchScoring(Protocol):
     """An executor that can also score several candidates in one call (optional).
 
@@ -138,8 +139,7 @@ def batch_scoring(
     executor: Executor,
 ) -> Callable[[Task, list[str], str, str], list[SolutionScore]] | None:
     """The executor's `score_many`, if it has one (plugins' executors need not)."""
-    score_many = getattr(executor, "score_many", None)
-    return score_many if callable(score_many) else None
+    return executor.score_many if isinstance(executor, BatchScoring) else None
 
 
 def start_executor(
