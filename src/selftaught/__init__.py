@@ -8,13 +8,9 @@ and is imported from here on first use, so `import selftaught` stays cheap.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("selftaught")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.1.0"
+__version__: str  # set on first use (see __getattr__)
 
 if TYPE_CHECKING:
     from selftaught.api import (
@@ -57,8 +53,20 @@ _HOMES = {
 
 def __getattr__(name: str) -> Any:
     """Import the public names lazily (the API pulls in numpy, pydantic and the sandbox)."""
-    if name not in __all__ or name == "__version__":
+    if name == "__version__":  # looked up on first use: importlib.metadata costs tens of ms at start-up
+        globals()["__version__"] = _version()
+        return globals()["__version__"]
+    if name not in __all__:
         raise AttributeError(f"module 'selftaught' has no attribute {name!r}")
     import importlib
 
     return getattr(importlib.import_module(_HOMES.get(name, "selftaught.api")), name)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("selftaught")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.1.0"

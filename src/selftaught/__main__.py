@@ -1,3 +1,3 @@
-from selftaught.cli import main
+from selftaught.launcher import main
 
 main()

@@ -1,7 +1,8 @@
 """`openai:MODEL`: any OpenAI-compatible chat-completions endpoint through the official SDK.
 
 One model kind covers OpenAI, vLLM, Ollama, llama.cpp and LM Studio servers, OpenRouter
-and Azure's compatible endpoint. Requests run on the SDK's async client in a private
+and Azure's compatible endpoint. The kind runs this class in a process of its own, the SDK's
+host (sdk_host.py, behind hosted.py's backend), so that the SDK's import is off the run's path. Requests run on the SDK's async client in a private
 event loop thread, at most `max_concurrency` at once. HTTP failures (429, 408, 409, 5xx,
 timeouts, dropped connections) are retried by the SDK itself, which backs off with
 jitter, honours `retry-after-ms`, `Retry-After` (seconds or HTTP date) and
@@ -17,6 +18,7 @@ API key and anything key-shaped (selftaught.models.redact): servers may echo the
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import random
 import threading
@@ -74,7 +76,7 @@ class OpenAIModel:
 
         self.model = model
         self.base_url = base_url
-        self.identity = f"openai:{model}" + (f"@{base_url}" if base_url else "")
+        self.identity = openai_identity(model, base_url)
         self.retry = retry or RetryPolicy()
         self.seed = seed
         self.supports_n: bool | None = None
@@ -102,28 +104,30 @@ class OpenAIModel:
         request_timeout_s: float = REQUEST_TIMEOUT_S,
         max_retries: int = MAX_RETRIES,
     ) -> OpenAIModel:
-        if not argument:
-            raise UserInputError("openai: needs a model name, as in openai:gpt-4o")
-        key = os.environ.get(api_key_env)
-        if not key:
-            raise UserInputError(
-                f"{api_key_env} is not set; openai: models need an API key (see --api-key-env)"
-            )
-        return cls(
+        settings = spec_settings(
             argument,
-            key,
-            base_url or os.environ.get("OPENAI_BASE_URL") or None,
-            max_concurrency,
-            retry=RetryPolicy(max_retries=max_retries, request_timeout_s=request_timeout_s),
+            base_url=base_url,
+            api_key_env=api_key_env,
+            max_concurrency=max_concurrency,
             seed=seed,
+            request_timeout_s=request_timeout_s,
+            max_retries=max_retries,
         )
+        return cls(**settings)
 
     def _run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def complete(self, request: ModelRequest) -> ModelResponse:
+        return self._run(self.respond(request))
+
+    def submit(self, request: ModelRequest) -> concurrent.futures.Future[ModelResponse]:
+        """Start answering `request` on the client's event loop; its response comes in the future."""
+        return asyncio.run_coroutine_threadsafe(self.respond(request), self._loop)
+
+    async def respond(self, request: ModelRequest) -> ModelResponse:
         started = time.monotonic()
-        outcome = self._run(self._complete(request))
+        outcome = await self._complete(request)
         return ModelResponse(
             completions=outcome.completions,
             model_identity=f"openai:{outcome.model or self.model}",
@@ -222,6 +226,37 @@ class OpenAIModel:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
             self._loop.close()
+
+
+def openai_identity(model: str, base_url: str | None) -> str:
+    """How an `openai:` backend names itself in records and cache keys."""
+    return f"openai:{model}" + (f"@{base_url}" if base_url else "")
+
+
+def spec_settings(
+    argument: str,
+    *,
+    base_url: str | None = None,
+    api_key_env: str = API_KEY_ENV,
+    max_concurrency: int = MAX_CONCURRENCY,
+    seed: int | None = None,
+    request_timeout_s: float = REQUEST_TIMEOUT_S,
+    max_retries: int = MAX_RETRIES,
+) -> dict[str, Any]:
+    """An `openai:MODEL` spec's backend settings, the key read from `api_key_env` (else UserInputError)."""
+    if not argument:
+        raise UserInputError("openai: needs a model name, as in openai:gpt-4o")
+    key = os.environ.get(api_key_env)
+    if not key:
+        raise UserInputError(f"{api_key_env} is not set; openai: models need an API key (see --api-key-env)")
+    return {
+        "model": argument,
+        "api_key": key,
+        "base_url": base_url or os.environ.get("OPENAI_BASE_URL") or None,
+        "max_concurrency": max_concurrency,
+        "retry": RetryPolicy(max_retries=max_retries, request_timeout_s=request_timeout_s),
+        "seed": seed,
+    }
 
 
 class ModelHTTPError(ModelError):

@@ -85,9 +85,10 @@ def _script_factory(argument: str, options: ModelOptions) -> ModelBackend:
 
 
 def _openai_factory(argument: str, options: ModelOptions) -> ModelBackend:
-    from selftaught.models.openai_model import OpenAIModel
+    from selftaught.models.hosted import open_openai_model
+    from selftaught.models.openai_model import spec_settings
 
-    return OpenAIModel.from_spec(
+    settings = spec_settings(
         argument,
         base_url=options.base_url,
         api_key_env=options.api_key_env,
@@ -96,6 +97,7 @@ def _openai_factory(argument: str, options: ModelOptions) -> ModelBackend:
         request_timeout_s=options.request_timeout_s,
         max_retries=options.max_retries,
     )
+    return open_openai_model(**settings)
 
 
 def _local_factory(argument: str, options: ModelOptions) -> ModelBackend:
