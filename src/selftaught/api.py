@@ -116,16 +116,16 @@ def start_run(
     already started WorkerPool or executor to use (and leave open), else one is started and closed.
     `hooks` (or its callbacks by keyword) hear about progress, iterations, the start and warnings.
     """
-    from selftaught.runs.start import resolve_tasks
+    from selftaught.runs.start import resolve_tasks_while_starting
     from selftaught.stop.loop import LoopState, run_stop
     from selftaught.stop.seed import seed_improver_source
 
-    config, tasks = resolve_tasks(config)
+    config, tasks, starting = resolve_tasks_while_starting(config, pool)
     hooks = (hooks or RunHooks()).merged(
         on_progress=on_progress, on_iteration=on_iteration, on_start=on_start, on_warning=on_warning
     )
     state = LoopState(seed_improver_source())
-    with RunSession(config, store=store, pool=pool, hooks=hooks) as session:
+    with RunSession(config, store=store, pool=pool, starting=starting, hooks=hooks) as session:
         run_id = session.record("stop", config.model_dump())
         names = tuple(t.name for t in tasks)
         hooks.started(RunStart(run_id, session.store_path, config.model, names, 0, config.iterations))

@@ -144,3 +144,62 @@ def test_a_scoring_that_comes_back_after_its_run_ended_is_not_recorded(tmp_path)
     assert scored == [0.0]  # it came back, after the end
     assert session.status == "interrupted"
     assert list(open_store(tmp_path / "runs.db").evaluations(run_id)) == []
+
+
+def _sandbox_workers() -> set[int]:
+    """This process's sandbox worker processes (its children running selftaught.sandbox.worker)."""
+    import os
+
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"selftaught.sandbox.worker" in command:
+            found.add(int(entry))
+    return found
+
+
+def test_the_executor_starts_while_the_tasks_load_and_is_closed_when_they_fail(tmp_path, monkeypatch):
+    from selftaught.errors import UserInputError
+    from selftaught.runs import start
+
+    before = _sandbox_workers()
+    started: list[object] = []
+    original = start.ExecutorStart
+
+    class Watched(original):  # type: ignore[misc, valid-type]
+        def __init__(self, config: RunConfig) -> None:
+            super().__init__(config)
+            started.append(self)
+
+    monkeypatch.setattr(start, "ExecutorStart", Watched)
+    with pytest.raises(UserInputError, match="no_such_task"):
+        start.resolve_tasks_while_starting(RunConfig(model="ast", tasks=["no_such_task"]), None)
+    assert len(started) == 1  # it did start before the tasks were read
+    assert _sandbox_workers() == before  # and its workers are gone
+    config, tasks, starting = start.resolve_tasks_while_starting(CONFIG, None)
+    assert [t.name for t in tasks] == ["parity_noise"] and starting is not None
+    starting.result()
+    assert _sandbox_workers() - before  # the pool is up for the session to take
+    starting.discard()
+    assert _sandbox_workers() == before
+    assert start.resolve_tasks_while_starting(CONFIG, object())[2] is None  # a given pool: nothing starts
+
+
+def test_a_speculating_run_keeps_more_children_ready():
+    from selftaught.runs.start import ExecutorStart
+    from selftaught.sandbox.pool import POOL_SPARES, SPECULATIVE_SPARES
+
+    for speculate, spares in ((False, POOL_SPARES), (True, SPECULATIVE_SPARES)):
+        starting = ExecutorStart(CONFIG.model_copy(update={"speculate": speculate}))
+        try:
+            assert starting.result().pool.spares == spares  # type: ignore[attr-defined]
+        finally:
+            starting.discard()

@@ -161,15 +161,18 @@ def _children_of(pid: int) -> set[int]:
     return found
 
 
-def test_spares_wait_forked_ahead_and_no_child_holds_another_childs_socket():
-    with WorkerPool(2) as fresh:
-        kept = -(-pool_module.POOL_SPARES // fresh.n_workers)  # each worker's share
+@pytest.mark.parametrize("spares", [None, 6])
+def test_spares_wait_forked_ahead_and_no_child_holds_another_childs_socket(spares):
+    with WorkerPool(2, spares=spares) as fresh:
+        kept = -(-(spares or pool_module.POOL_SPARES) // fresh.n_workers)  # each worker's share
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # forked one at a time while no spawn comes
             if all(len(_children_of(pid)) >= kept for pid in fresh.worker_pids()):
                 break
             time.sleep(0.05)
         assert all(len(_children_of(pid)) >= kept for pid in fresh.worker_pids())
+        time.sleep(0.3)  # quiet: no more are forked than each keeps (and its PID namespace's init, if any)
+        assert all(len(_children_of(pid)) <= kept + 1 for pid in fresh.worker_pids())
         count_sockets = """
 import os, stat
 def algorithm():

@@ -149,6 +149,7 @@ def start_executor(
     ray_address: str | None = None,
     n_workers: int | None = None,
     on_warning: Callable[[str], None] | None = None,
+    spares: int | None = None,
 ) -> Executor:
     """The executor called `name`, its sandbox held to `mode`; raises UserInputError for an unknown one.
 
@@ -156,5 +157,7 @@ def start_executor(
     """
     from selftaught.executors.registry import ExecutorOptions, executor_kind
 
-    options = ExecutorOptions(ray_address=ray_address, n_workers=n_workers, on_warning=on_warning)
+    options = ExecutorOptions(
+        ray_address=ray_address, n_workers=n_workers, on_warning=on_warning, spares=spares
+    )
     return executor_kind(name).start(mode, options)

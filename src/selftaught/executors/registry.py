@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ExecutorOptions:
-    """What starting an executor may use: a cluster address, a worker count, where warnings go."""
+    """What starting an executor may use: a cluster address, a worker count, where warnings go,
+    and how many sandbox children a local pool keeps forked ahead (None: its default)."""
 
     ray_address: str | None = None
     n_workers: int | None = None
     on_warning: Callable[[str], None] | None = None
+    spares: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def _start_local(mode: str, options: ExecutorOptions) -> Executor:
     from selftaught.executors.local import LocalExecutor
     from selftaught.sandbox.pool import WorkerPool
 
-    pool = WorkerPool(options.n_workers, mode=mode, on_warning=options.on_warning)
+    pool = WorkerPool(options.n_workers, mode=mode, on_warning=options.on_warning, spares=options.spares)
     return LocalExecutor(pool, own_pool=True)
 
 

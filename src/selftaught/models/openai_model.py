@@ -2,8 +2,9 @@
 
 One model kind covers OpenAI, vLLM, Ollama, llama.cpp and LM Studio servers, OpenRouter
 and Azure's compatible endpoint. The kind runs this class in a process of its own, the SDK's
-host (sdk_host.py, behind hosted.py's backend), so that the SDK's import is off the run's path. Requests run on the SDK's async client in a private
-event loop thread, at most `max_concurrency` at once. HTTP failures (429, 408, 409, 5xx,
+host (sdk_host.py, behind hosted.py's backend), so that the SDK's import is off the run's
+path. Requests run on the SDK's async client in a private event loop thread, at most
+`max_concurrency` at once. HTTP failures (429, 408, 409, 5xx,
 timeouts, dropped connections) are retried by the SDK itself, which backs off with
 jitter, honours `retry-after-ms`, `Retry-After` (seconds or HTTP date) and
 `x-should-retry`, and reports how many retries it took; we count those. Our own code

@@ -48,8 +48,10 @@ class RunSession:
     """Opens the executor, model backend and store of one run; records how the run ended and closes them.
 
     `pool`: an executor the caller started (used, left open); else one is started unless
-    `executor` is False (audits run no model-written code). `backend`: a model backend to use
-    instead of the configured one; the session closes it either way. `absorb`: the endings
+    `executor` is False (audits run no model-written code), or `starting` is one the caller
+    began starting (`resolve_tasks_while_starting`; waited for, then closed like the session's
+    own). `backend`: a model backend to use instead of the configured one; the session closes
+    it either way. `absorb`: the endings
     that do not propagate out of the `with` block once recorded.
     """
 
@@ -61,6 +63,7 @@ class RunSession:
         pool: WorkerPool | Executor | None = None,
         executor: bool = True,
         backend: ModelBackend | None = None,
+        starting: ExecutorStart | None = None,
         hooks: RunHooks | None = None,
         absorb: tuple[type[BaseException], ...] = QUIET_ENDINGS,
     ) -> None:
@@ -70,7 +73,8 @@ class RunSession:
         self.store_path = store.path if isinstance(store, Store) else Path(store or default_store_path())
         self._given_store = store if isinstance(store, Store) else None
         self._given_pool = pool
-        self._start_executor = executor and pool is None
+        self._starting = starting
+        self._start_executor = executor and pool is None and starting is None
         self._given_backend = backend
         self._stack = ExitStack()
         self.run_id: str | None = None
@@ -85,7 +89,7 @@ class RunSession:
         with ExitStack() as stack:
             # the executor starts in a thread while the backend loads; the sandbox is checked before
             # the store is opened, so a strict-mode refusal leaves no store behind
-            starting = ExecutorStart(self.config) if self._start_executor else None
+            starting = self._starting or (ExecutorStart(self.config) if self._start_executor else None)
             opened: list[ModelBackend] = []
 
             def close() -> None:  # the executor first, then the backend

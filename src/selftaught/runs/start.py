@@ -53,9 +53,23 @@ def start_executor(config: RunConfig, on_warning: WarningCallback | None = None)
         raise UserInputError(f"unknown sandbox mode {config.sandbox!r} (use default or strict)")
     messages: list[str] = []
     address = config.ray_address
-    executor = start(config.executor, config.sandbox, ray_address=address, on_warning=messages.append)
+    executor = start(
+        config.executor,
+        config.sandbox,
+        ray_address=address,
+        on_warning=messages.append,
+        spares=ready_children(config),
+    )
     _deliver(messages, on_warning)
     return executor
+
+
+def ready_children(config: RunConfig) -> int | None:
+    """How many sandbox children a run's local pool keeps forked ahead: more under `--speculate`,
+    whose waves score several meta-utility evaluations' candidates at once (sandbox/pool.py)."""
+    from selftaught.sandbox.pool import SPECULATIVE_SPARES
+
+    return SPECULATIVE_SPARES if config.speculate else None
 
 
 def _deliver(messages: list[str], on_warning: WarningCallback | None) -> None:
@@ -96,8 +110,10 @@ class ExecutorStart:
 
         config = self._config
         try:
-            address, warn = config.ray_address, self._messages.append
-            self._executor = start(config.executor, config.sandbox, ray_address=address, on_warning=warn)
+            address, warn, spares = config.ray_address, self._messages.append, ready_children(config)
+            self._executor = start(
+                config.executor, config.sandbox, ray_address=address, on_warning=warn, spares=spares
+            )
         except BaseException as exc:  # noqa: BLE001 - raised in result(), in the caller's thread
             self._error = exc
 
@@ -139,6 +155,23 @@ def resolve_tasks(config: RunConfig) -> tuple[RunConfig, list[Task]]:
         for spec, task in zip(config.tasks, tasks, strict=True)
     ]
     return config.model_copy(update={"tasks": specs}), tasks
+
+
+def resolve_tasks_while_starting(
+    config: RunConfig, pool: object | None
+) -> tuple[RunConfig, list[Task], ExecutorStart | None]:
+    """`resolve_tasks`, with the run's executor starting meanwhile when the run starts its own
+    (`pool` None): loading the tasks (their modules, numpy) no longer precedes the workers' start.
+    The start is handed to the run's session (`RunSession(starting=...)`), or discarded if the
+    tasks fail to load."""
+    starting = ExecutorStart(config) if pool is None else None
+    try:
+        resolved, tasks = resolve_tasks(config)
+    except BaseException:
+        if starting is not None:
+            starting.discard()
+        raise
+    return resolved, tasks, starting
 
 
 def resolve_backend(config: RunConfig, store_path: Path) -> ModelBackend:

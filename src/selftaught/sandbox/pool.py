@@ -71,6 +71,10 @@ KEPT_LOSSES = 100  # the most recent worker losses kept for diagnostics
 # 3.4 MB of its own memory, so about 110 MB in all): a burst of candidates to score (30 per meta-utility
 # step at the paper's budgets) then finds its children ready, forked while the model was awaited.
 POOL_SPARES = 32
+# With --speculate a model answer starts up to one improver run per request in flight, each asking
+# to score its answers' code blocks (16 x 6 at the paper's budgets): children for such a wave, about
+# 330 MB in all, so that it is not scored on children forked while it waits (runs/start.py).
+SPECULATIVE_SPARES = 96
 # Any one of these keeps a child from signalling its worker: seccomp's signal filter,
 # Landlock's signal scope, a PID namespace (the worker has no pid there), or a uid of the
 # child's own (the thread cap is applied exactly then).
@@ -265,11 +269,13 @@ class WorkerPool:
         mode: str = "default",
         spawn_timeout_s: float = 20.0,
         on_warning: Callable[[str], None] | None = None,
+        spares: int | None = None,
     ) -> None:
         if mode not in MODES:
             raise UnknownSandboxMode(f"unknown sandbox mode {mode!r} (use {' or '.join(MODES)})")
         self.mode = mode
         self.n_workers = n_workers or max(1, min(os.cpu_count() or 1, 4))
+        self.spares = spares or POOL_SPARES  # children kept forked ahead, over all the workers
         self.spawn_timeout_s = spawn_timeout_s
         self._scratch_root = scratch_root or tempfile.mkdtemp(prefix="selftaught-sandbox-")
         os.makedirs(self._scratch_root, exist_ok=True)
@@ -360,7 +366,7 @@ class WorkerPool:
         """A new worker for slot `index`; a start killed by a signal is tried again."""
         for attempt in range(START_ATTEMPTS):
             try:
-                spares = math.ceil(POOL_SPARES / self.n_workers)
+                spares = math.ceil(self.spares / self.n_workers)
                 return _Worker(os.path.join(self._scratch_root, f"worker-{index}"), self.mode, spares)
             except _KilledWhileStarting:
                 if attempt + 1 == START_ATTEMPTS:
