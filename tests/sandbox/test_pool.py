@@ -15,6 +15,7 @@ import warnings
 import pytest
 
 import selftaught.sandbox.pool as pool_module
+import selftaught.sandbox.worker as worker_module
 from selftaught.errors import UserInputError
 from selftaught.executors.base import MAX_WORKER_LOSSES, ImproverJob, WorkerLossLimit, redo_when_lost
 from selftaught.executors.local import LocalExecutor
@@ -165,6 +166,11 @@ def _children_of(pid: int) -> set[int]:
 def test_spares_wait_forked_ahead_and_no_child_holds_another_childs_socket(spares):
     with WorkerPool(2, spares=spares) as fresh:
         kept = -(-(spares or pool_module.POOL_SPARES) // fresh.n_workers)  # each worker's share
+        time.sleep(0.5)  # before work begins, a worker forks only a few (the run's start needs the cores)
+        early = min(kept, worker_module.EARLY_SPARES)
+        assert all(len(_children_of(pid)) <= early + 1 for pid in fresh.worker_pids())
+        for _ in range(fresh.n_workers):  # work begins on each worker: the rest are forked
+            fresh.spawn().close()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # forked one at a time while no spawn comes
             if all(len(_children_of(pid)) >= kept for pid in fresh.worker_pids()):

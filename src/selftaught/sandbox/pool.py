@@ -187,10 +187,11 @@ class _Worker:
             return True
         return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _fd, mask in events)
 
-    def spawn(self, limits: Limits, timeout_s: float) -> tuple[int, socket.socket, str]:
+    def spawn(self, limits: Limits, timeout_s: float, probe: bool = False) -> tuple[int, socket.socket, str]:
+        request = {"op": "spawn", "limits": limits.to_dict(), **({"probe": True} if probe else {})}
         with self.lock:
             self.control.settimeout(timeout_s)
-            self.control.send(json.dumps({"op": "spawn", "limits": limits.to_dict()}).encode())
+            self.control.send(json.dumps(request).encode())
             data, fds, _flags, _addr = socket.recv_fds(self.control, 65536, 1)
         if not data or not fds:
             for fd in fds:
@@ -319,7 +320,7 @@ class WorkerPool:
         """Probe a child of the first worker, and hold the mode to what it found."""
         worker = self._worker()
         found = {p.name: p for p in worker.protections}
-        with self.spawn(Limits(wall_s=30)) as child:
+        with self._spawn(Limits(wall_s=30), probe=True) as child:
             reply = child.run(ProbeCommand())
         report = reply.value if reply.ok and isinstance(reply.value, dict) else {}
         applied = set(report.get("applied", []))
@@ -380,11 +381,15 @@ class WorkerPool:
         were killed while starting (the caller may redo its work), `WorkerStartError` if a
         worker hangs or cannot be started.
         """
-        limits = limits or Limits()
+        return self._spawn(limits or Limits(), probe=False)
+
+    def _spawn(self, limits: Limits, *, probe: bool) -> Child:
+        """`spawn`; a `probe`'s child (the pool's own live check) does not start a worker's full
+        top-up of spares (sandbox/worker.py, EARLY_SPARES)."""
         for attempt in range(SPAWN_ATTEMPTS):
             worker = self._worker()
             try:
-                pid, sock, scratch = worker.spawn(limits, self.spawn_timeout_s)
+                pid, sock, scratch = worker.spawn(limits, self.spawn_timeout_s, probe=probe)
                 return _PooledChild(
                     pid=pid, sock=sock, scratch=scratch, limits=limits, worker=worker, pool=self
                 )

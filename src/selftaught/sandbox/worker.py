@@ -89,6 +89,10 @@ def _recv_host_pid(sock: socket.socket) -> int:
 
 _PID_BYTES = 4
 QUIET_S = 0.05  # spares are forked once no spawn has come for this long (not during a burst)
+# Spares forked before the first spawn (other than the pool's live probe): the rest are forked once
+# work has begun, so that they do not take the cores from the run's own start (the orchestrator's
+# imports, the OpenAI SDK's host) and are ready for the first wave of scorings all the same.
+EARLY_SPARES = 2
 # Stopped children (done with, `Child.close`) a worker leaves for a pause in spawns, at most: more,
 # or more of their own memory than this, are killed at once.
 MAX_DEFERRED = 16
@@ -141,6 +145,7 @@ class _Children:
     ) -> None:
         self.scratch_root = scratch_root
         self.spares_kept = max(1, spares)
+        self.started = False  # whether a child has been handed out for work (not the live probe)
         self.confinement = confinement
         self.control = control
         self.live: dict[int, str] = {}
@@ -181,9 +186,14 @@ class _Children:
         self.live[pid] = scratch
         return _Spare(pid, parent_end, scratch, self.scratch_bytes, cgroup, self.memory_bytes)
 
+    @property
+    def spares_wanted(self) -> int:
+        """`spares_kept` once work has begun; until then at most EARLY_SPARES."""
+        return self.spares_kept if self.started else min(self.spares_kept, EARLY_SPARES)
+
     def top_up(self) -> None:
-        """Fork one more spare, if fewer than `spares_kept` wait (the caller does so only while idle)."""
-        if len(self.spares) < self.spares_kept:
+        """Fork one more spare, if fewer than wanted wait (the caller does so only while idle)."""
+        if len(self.spares) < self.spares_wanted:
             self.spares.append(self.fork())
 
     def _drop_spares(self) -> None:
@@ -310,7 +320,7 @@ def serve_control(
     last_spawn = 0.0
     while True:
         quiet_for = time.monotonic() - last_spawn
-        short = len(children.spares) < children.spares_kept
+        short = len(children.spares) < children.spares_wanted
         ready, _, _ = select.select([control], [], [], max(0.0, QUIET_S - quiet_for) if short else 0.2)
         if not ready:  # no spawn for a while: kill stopped children, reap, check for orphans, fork a spare
             children.reap(kill_stopped=True)
@@ -329,6 +339,7 @@ def serve_control(
             continue
         try:
             child = children.hand_out(request["limits"])
+            children.started = children.started or not request.get("probe")
         except OSError as exc:
             control.send(json.dumps({"ok": False, "error": str(exc)}).encode())
             children.reap()
