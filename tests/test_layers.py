@@ -47,7 +47,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("selftaught.experiments", "selftaught.audits", "selftaught.report"),
     ("selftaught.plan",),
     ("selftaught.arena",),  # built on experiments (its sessions, transfer arms) and plan
-    ("selftaught.serve", "selftaught.cli", "selftaught.__main__"),
+    ("selftaught.serve", "selftaught.cli"),
+    # the command's entry point: it starts the OpenAI SDK's host (models) before it imports the CLI
+    ("selftaught.launcher", "selftaught.__main__"),
 )
 
 # Imports inside a function from a higher layer, each a deliberate late binding: (importer, imported, why)
