@@ -93,3 +93,23 @@ def run_cli(
         cwd=cwd,
         timeout=timeout,
     )
+
+
+def children_running(parent: int, marker: bytes) -> list[int]:
+    """The live (not zombie) processes whose parent is `parent` and whose command line holds `marker`."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+            with open(f"/proc/{entry}/stat") as stat:
+                state, ppid = stat.read().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == parent and state != "Z" and marker in command:
+            found.append(int(entry))
+    return found

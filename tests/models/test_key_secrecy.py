@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import run_cli
 
 from selftaught.models.base import ModelRequest
+from selftaught.models.hosted import HostedOpenAIModel
 from selftaught.models.openai_model import ModelHTTPError, OpenAIModel, RetryPolicy
 from selftaught.models.redact import REDACTED
 from selftaught.testing.fake_openai import FakeOpenAIServer
@@ -51,11 +52,12 @@ def _never(*args: object) -> str:
     raise AssertionError("a 401 was expected")
 
 
+@pytest.mark.parametrize("backend", [OpenAIModel, HostedOpenAIModel])  # the SDK here, and in its host
 @pytest.mark.parametrize("fault", ["401_echo", "401_masked"])
-def test_the_adapter_raises_status_and_type_with_a_scrubbed_message(fault):
+def test_the_adapter_raises_status_and_type_with_a_scrubbed_message(fault, backend):
     key = a_key()
     with FakeOpenAIServer(_never, faults={1: fault}) as server:
-        model = OpenAIModel("m", key, server.base_url, retry=FAST)
+        model = backend("m", key, server.base_url, retry=FAST)
         try:
             with pytest.raises(ModelHTTPError) as caught:
                 model.complete(ModelRequest("s", "u"))

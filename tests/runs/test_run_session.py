@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.conftest import children_running
 
 from selftaught.audits import strategies_audit
 from selftaught.audits.session import AuditSession
@@ -147,23 +148,10 @@ def test_a_scoring_that_comes_back_after_its_run_ended_is_not_recorded(tmp_path)
 
 
 def _sandbox_workers() -> set[int]:
-    """This process's sandbox worker processes (its children running selftaught.sandbox.worker)."""
+    """This process's sandbox worker processes."""
     import os
 
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"selftaught.sandbox.worker" in command:
-            found.add(int(entry))
-    return found
+    return set(children_running(os.getpid(), b"selftaught.sandbox.worker"))
 
 
 def test_the_executor_starts_while_the_tasks_load_and_is_closed_when_they_fail(tmp_path, monkeypatch):

@@ -189,7 +189,7 @@ def _response(reply: dict[str, Any], n: int, identity: str, latency_s: float) ->
     if error is not None:
         status, kind = reply.get("status_code"), reply.get("error_type")
         if isinstance(status, int) and not isinstance(status, bool) and isinstance(kind, str):
-            raise ModelHTTPError(_line(error), status, _line(kind))
+            raise ModelHTTPError(_line(error), status, _line(kind)) from None
         raise ModelError(_line(error))
     completions = reply.get("completions")
     if (

@@ -93,29 +93,6 @@ class OpenAIModel:
             timeout=self.retry.request_timeout_s,
         )
 
-    @classmethod
-    def from_spec(
-        cls,
-        argument: str,
-        *,
-        base_url: str | None = None,
-        api_key_env: str = API_KEY_ENV,
-        max_concurrency: int = MAX_CONCURRENCY,
-        seed: int | None = None,
-        request_timeout_s: float = REQUEST_TIMEOUT_S,
-        max_retries: int = MAX_RETRIES,
-    ) -> OpenAIModel:
-        settings = spec_settings(
-            argument,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            max_concurrency=max_concurrency,
-            seed=seed,
-            request_timeout_s=request_timeout_s,
-            max_retries=max_retries,
-        )
-        return cls(**settings)
-
     def _run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
