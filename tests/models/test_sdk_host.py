@@ -258,3 +258,28 @@ def test_a_run_started_from_the_command_line_hosts_the_sdk_and_its_host_ends_wit
         while not _gone(hosts[0]) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _gone(hosts[0])
+
+
+def test_a_host_that_never_opens_fails_calls_after_a_bounded_wait(monkeypatch):
+    """A host stuck before it reads anything (here a process that only sleeps) holds no call for long."""
+    import socket as socket_module
+
+    from selftaught.models import hosted
+    from selftaught.models.host_process import HostProcess
+
+    monkeypatch.setattr(hosted, "OPEN_S", 0.5)
+    monkeypatch.setattr(host_process, "CLOSE_S", 0.5)
+    requests, _their_requests = socket_module.socketpair()
+    _their_replies, replies = socket_module.socketpair()
+    stuck = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    model = HostedOpenAIModel(
+        "m", "sk-test", "http://127.0.0.1:9/v1", host=HostProcess(stuck, requests, replies)
+    )
+    started = time.monotonic()
+    with pytest.raises(ModelError, match="did not start"):
+        model.complete(ModelRequest("s", "u"))
+    with pytest.raises(ModelError, match="did not start"):
+        model.complete(ModelRequest("s", "u"))
+    assert time.monotonic() - started < 5
+    model.close()
+    assert stuck.poll() is not None  # killed once it did not exit

@@ -6,11 +6,12 @@ and run in a process of its own (why: see sdk_host). It takes the host the launc
 early when there is one, else starts one. If no host can be started at all, the kind falls
 back to `OpenAIModel` here (`open_openai_model`).
 
-Every wait on the host is bounded: a request goes out within SEND_S, and its reply comes
-within the longest the SDK's retries can take (`reply_bound_s`), or the call fails with a
-ModelError. Replies are decoded within the wire protocol's limits and checked field by field;
-a reply that is not what was asked for fails its call, never the caller's process. A host
-that exits fails the calls in flight and every later one, each with a one-line ModelError.
+Every wait on the host is bounded: it opens its client within OPEN_S, a request goes out within
+SEND_S, and its reply comes within the longest the SDK's retries can take (`reply_bound_s`), or
+the call fails with a ModelError. Replies are decoded within the wire protocol's limits and
+checked field by field; a reply that is not what was asked for fails its call, never the
+caller's process. A host that exits fails the calls in flight and every later one, each with a
+one-line ModelError.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from selftaught.models.sdk_host import MAX_FRAME, SEND_S
 
 EXTRA_S = 60.0  # on top of the SDK's own timeouts, before a reply counts as lost
 EXIT_WAIT_S = 1.0  # for a host whose end closed to be seen exiting
+OPEN_S = 60.0  # for a host to import the SDK and open its client (about 0.5 s on an idle core)
 
 
 def reply_bound_s(retry: RetryPolicy) -> float:
@@ -66,6 +68,7 @@ class HostedOpenAIModel:
         self._lock = threading.Lock()  # the pending calls, and the failure that ends them
         self._send_lock = threading.Lock()
         self._failure: str | None = None
+        self._opened = threading.Event()  # the host has imported the SDK and built its client
         self._closed = False
         opening = {
             "op": "open",
@@ -94,6 +97,8 @@ class HostedOpenAIModel:
     # --- requests --------------------------------------------------------------------------------
     def complete(self, request: ModelRequest) -> ModelResponse:
         started = time.monotonic()
+        if not self._opened.wait(OPEN_S):
+            self._fail(f"the model client process did not start in {OPEN_S:.0f} s")
         future: Future[dict[str, Any]] = Future()
         with self._lock:
             if self._failure is not None:
@@ -147,6 +152,7 @@ class HostedOpenAIModel:
                 self._fail("the model client process " + ("was closed" if self._closed else ended))
                 return
             if message.get("op") == "opened":
+                self._opened.set()
                 continue
             if message.get("op") == "failed":
                 self._fail(f"the model client could not start: {_line(message.get('error'))}")
@@ -165,6 +171,7 @@ class HostedOpenAIModel:
 
     def _fail(self, reason: str) -> None:
         """End every call in flight, and every later one, with `reason` (the first reason given)."""
+        self._opened.set()  # nothing more to wait for
         with self._lock:
             if self._failure is None:
                 self._failure = reason
