@@ -269,8 +269,8 @@ def test_a_host_that_never_opens_fails_calls_after_a_bounded_wait(monkeypatch):
 
     monkeypatch.setattr(hosted, "OPEN_S", 0.5)
     monkeypatch.setattr(host_process, "CLOSE_S", 0.5)
-    requests, _their_requests = socket_module.socketpair()
-    _their_replies, replies = socket_module.socketpair()
+    requests, their_requests = socket_module.socketpair()
+    their_replies, replies = socket_module.socketpair()
     stuck = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     model = HostedOpenAIModel(
         "m", "sk-test", "http://127.0.0.1:9/v1", host=HostProcess(stuck, requests, replies)
@@ -281,5 +281,7 @@ def test_a_host_that_never_opens_fails_calls_after_a_bounded_wait(monkeypatch):
     with pytest.raises(ModelError, match="did not start"):
         model.complete(ModelRequest("s", "u"))
     assert time.monotonic() - started < 5
+    their_requests.close()  # what a host that dies would close
+    their_replies.close()
     model.close()
     assert stuck.poll() is not None  # killed once it did not exit
