@@ -178,7 +178,12 @@ def test_the_executor_starts_while_the_tasks_load_and_is_closed_when_they_fail(t
     assert _sandbox_workers() - before  # the pool is up for the session to take
     starting.discard()
     assert _sandbox_workers() == before
-    assert start.resolve_tasks_while_starting(CONFIG, object())[2] is None  # a given pool: nothing starts
+    assert start.resolve_tasks_while_starting(CONFIG, object())[2] is None  # type: ignore[arg-type]  # a given pool
+    ray = CONFIG.model_copy(update={"executor": "ray"})
+    assert (
+        start.resolve_tasks_while_starting(ray, None)[2] is None
+    )  # Ray starts in the session, after the tasks
+    assert len(started) == 2
 
 
 def test_a_speculating_run_keeps_more_children_ready():

@@ -88,9 +88,8 @@ class HostedOpenAIModel:
         self._reader.start()
         try:
             self._send(opening)
-        except (
-            ModelError
-        ) as exc:  # the host died at once: no backend here (the caller may use the SDK in process)
+        except ModelError as exc:
+            # the host died at once: no backend here (the caller may run the SDK in process)
             self.close()
             raise OSError(str(exc)) from None
 

@@ -45,25 +45,6 @@ def start_pool(
     return pool
 
 
-def start_executor(config: RunConfig, on_warning: WarningCallback | None = None) -> Executor:
-    """The run's executor (`config.executor`), its sandbox held to `config.sandbox`."""
-    from selftaught.executors.base import start_executor as start
-
-    if config.sandbox not in ("default", "strict"):
-        raise UserInputError(f"unknown sandbox mode {config.sandbox!r} (use default or strict)")
-    messages: list[str] = []
-    address = config.ray_address
-    executor = start(
-        config.executor,
-        config.sandbox,
-        ray_address=address,
-        on_warning=messages.append,
-        spares=ready_children(config),
-    )
-    _deliver(messages, on_warning)
-    return executor
-
-
 def ready_children(config: RunConfig) -> int | None:
     """How many sandbox children a run's local pool keeps forked ahead: more under `--speculate`,
     whose waves score several meta-utility evaluations' candidates at once (sandbox/pool.py)."""
@@ -158,13 +139,17 @@ def resolve_tasks(config: RunConfig) -> tuple[RunConfig, list[Task]]:
 
 
 def resolve_tasks_while_starting(
-    config: RunConfig, pool: object | None
+    config: RunConfig, pool: WorkerPool | Executor | None
 ) -> tuple[RunConfig, list[Task], ExecutorStart | None]:
     """`resolve_tasks`, with the run's executor starting meanwhile when the run starts its own
-    (`pool` None): loading the tasks (their modules, numpy) no longer precedes the workers' start.
-    The start is handed to the run's session (`RunSession(starting=...)`), or discarded if the
-    tasks fail to load."""
-    starting = ExecutorStart(config) if pool is None else None
+    (`pool` None) and its kind starts in a thread (the local pool): loading the tasks (their
+    modules, numpy) no longer precedes the workers' start. The start is handed to the run's
+    session (`RunSession(starting=...)`), or discarded if the tasks fail to load. Other kinds
+    (Ray, which starts in the caller's thread) start in the session, after the tasks."""
+    from selftaught.executors.registry import starts_in_thread
+
+    early = pool is None and starts_in_thread(config.executor)
+    starting = ExecutorStart(config) if early else None
     try:
         resolved, tasks = resolve_tasks(config)
     except BaseException:
