@@ -196,3 +196,46 @@ def test_a_speculating_run_keeps_more_children_ready():
             assert starting.result().pool.spares == spares  # type: ignore[attr-defined]
         finally:
             starting.discard()
+
+
+def test_a_runs_spares_wait_until_its_model_client_is_open(tmp_path):
+    import threading
+    import time
+
+    from selftaught.runs.start import ExecutorStart, release_spares_once_model_opens
+
+    released: list[str] = []
+
+    class Executor:
+        def release_spares(self) -> None:
+            released.append(threading.current_thread().name)
+
+    class Opening:  # a hosted backend whose host is still importing the SDK
+        def __init__(self) -> None:
+            self.opened = threading.Event()
+
+        def wait_open(self, timeout_s: float) -> bool:
+            return self.opened.wait(timeout_s)
+
+    release_spares_once_model_opens(object(), Executor())  # type: ignore[arg-type]  # no client to wait for
+    assert released == [threading.current_thread().name]
+    backend = Opening()
+    release_spares_once_model_opens(backend, Executor())  # type: ignore[arg-type]
+    time.sleep(0.2)
+    assert len(released) == 1  # held while the client opens
+    backend.opened.set()
+    deadline = time.monotonic() + 5
+    while len(released) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert released[1:] == ["spares-once-model-opens"]
+    release_spares_once_model_opens(backend, object())  # type: ignore[arg-type]  # an executor that holds none
+
+    starting = ExecutorStart(CONFIG)  # a run's own pool holds its spares for the session to release
+    try:
+        assert starting.result().pool._holding_spares  # type: ignore[attr-defined]
+    finally:
+        starting.discard()
+    from selftaught.runs.session import RunSession
+
+    with RunSession(CONFIG, store=tmp_path / "runs.db", backend=_Backend()) as session:  # type: ignore[arg-type]
+        assert not session.pool.pool._holding_spares  # type: ignore[union-attr]  # no client to wait for

@@ -196,6 +196,31 @@ def algorithm():
             assert reply.ok and reply.value == 1, reply
 
 
+def _wait_for_children(pool: WorkerPool, at_least: int, timeout_s: float = 20) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(len(_children_of(pid)) >= at_least for pid in pool.worker_pids()):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_held_spares_wait_for_their_release_not_for_work():
+    with WorkerPool(2, spares=16, hold_spares=True) as held:
+        kept, early = 8, worker_module.EARLY_SPARES
+        for _ in range(2 * held.n_workers):  # work begins, but the spares are held
+            held.spawn().close()
+        time.sleep(0.5)  # more than the pause after which a worker forks what it wants
+        # each worker: its early spares, at most one forked at a hand-out, its PID namespace's init
+        assert all(len(_children_of(pid)) <= early + 2 for pid in held.worker_pids())
+        held.release_spares()
+        assert _wait_for_children(held, kept)
+        held.release_spares()  # a second release changes nothing
+        reply = _load_and_call(held, "def algorithm():\n    return 7\n")
+        assert reply.ok and reply.value == 7
+    held.release_spares()  # nor does a release after close
+
+
 # -- modes -----------------------------------------------------------------------------
 
 

@@ -150,6 +150,7 @@ def start_executor(
     n_workers: int | None = None,
     on_warning: Callable[[str], None] | None = None,
     spares: int | None = None,
+    hold_spares: bool = False,
 ) -> Executor:
     """The executor called `name`, its sandbox held to `mode`; raises UserInputError for an unknown one.
 
@@ -158,6 +159,10 @@ def start_executor(
     from selftaught.executors.registry import ExecutorOptions, executor_kind
 
     options = ExecutorOptions(
-        ray_address=ray_address, n_workers=n_workers, on_warning=on_warning, spares=spares
+        ray_address=ray_address,
+        n_workers=n_workers,
+        on_warning=on_warning,
+        spares=spares,
+        hold_spares=hold_spares,
     )
     return executor_kind(name).start(mode, options)

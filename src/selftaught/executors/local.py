@@ -52,6 +52,10 @@ class LocalExecutor:
                 if tracker is not None:
                     tracker.untrack(child)
 
+    def release_spares(self) -> None:
+        """The run's model client is up: the pool may fork the spares it held (ExecutorOptions)."""
+        self.pool.release_spares()
+
     def score(self, task: Task, code: str, split: str, scoring: str) -> SolutionScore:
         return redo_when_lost(
             lambda: score_solution(task, code, split, self.pool, scoring=scoring), f"a scoring on {task.name}"

@@ -8,7 +8,7 @@ so naming one executor never imports the others' dependencies (Ray).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from selftaught.errors import UserInputError
@@ -21,12 +21,15 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ExecutorOptions:
     """What starting an executor may use: a cluster address, a worker count, where warnings go,
-    and how many sandbox children a local pool keeps forked ahead (None: its default)."""
+    how many sandbox children a local pool keeps forked ahead (None: its default), and whether
+    it holds most of them until the run calls the executor's `release_spares()` (its model
+    client is up; runs/start.py). An executor may ignore the last two."""
 
     ray_address: str | None = None
     n_workers: int | None = None
     on_warning: Callable[[str], None] | None = None
     spares: int | None = None
+    hold_spares: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,13 @@ def _start_local(mode: str, options: ExecutorOptions) -> Executor:
     from selftaught.executors.local import LocalExecutor
     from selftaught.sandbox.pool import WorkerPool
 
-    pool = WorkerPool(options.n_workers, mode=mode, on_warning=options.on_warning, spares=options.spares)
+    pool = WorkerPool(
+        options.n_workers,
+        mode=mode,
+        on_warning=options.on_warning,
+        spares=options.spares,
+        hold_spares=options.hold_spares,
+    )
     return LocalExecutor(pool, own_pool=True)
 
 
@@ -89,7 +98,7 @@ def _start_ray(mode: str, options: ExecutorOptions) -> Executor:
 
     start = RayStart(lambda: RayExecutor.connect(mode, on_warning=options.on_warning), options.on_warning)
     try:
-        local = _start_local(mode, options)
+        local = _start_local(mode, replace(options, hold_spares=False))  # the bridge releases nothing
     except BaseException:
         start.close()
         raise

@@ -93,6 +93,10 @@ class HostedOpenAIModel:
             self.close()
             raise OSError(str(exc)) from None
 
+    def wait_open(self, timeout_s: float) -> bool:
+        """Whether the host opened its client (or failed to: nothing more to wait for) in `timeout_s`."""
+        return self._opened.wait(timeout_s)
+
     # --- requests --------------------------------------------------------------------------------
     def complete(self, request: ModelRequest) -> ModelResponse:
         started = time.monotonic()

@@ -29,6 +29,7 @@ from selftaught.runs.start import (
     close_quietly,
     make_context,
     open_store,
+    release_spares_once_model_opens,
     resolve_backend,
 )
 from selftaught.sandbox.pool import WorkerPool
@@ -101,7 +102,11 @@ class RunSession:
             stack.callback(close)
             self.backend = self._given_backend or resolve_backend(self.config, self.store_path)
             opened.append(self.backend)
-            self.pool = starting.result(self.hooks.on_warning) if starting is not None else self._given_pool
+            self.pool = self._given_pool
+            if starting is not None:  # the session's own executor: it holds its spares until the model opens
+                executor = starting.result(self.hooks.on_warning)
+                release_spares_once_model_opens(self.backend, executor)
+                self.pool = executor
             self.store = self._given_store or open_store(self.store_path)
             self._stack = stack.pop_all()
         return self

@@ -24,6 +24,7 @@ from selftaught.store.store import Store, StoreError
 from selftaught.tasks.base import Task
 
 WarningCallback = Callable[[str], None]
+OPEN_WAIT_S = 60.0  # the longest the spares wait for a model client to open (models/hosted.py's OPEN_S)
 
 
 def start_pool(
@@ -51,6 +52,28 @@ def ready_children(config: RunConfig) -> int | None:
     from selftaught.sandbox.pool import SPECULATIVE_SPARES
 
     return SPECULATIVE_SPARES if config.speculate else None
+
+
+def release_spares_once_model_opens(backend: ModelBackend, executor: Executor) -> None:
+    """Let `executor` fork the spares it holds once `backend` can answer (now, unless it is still opening).
+
+    A hosted OpenAI backend imports the SDK in a process of its own for about 0.5 s of CPU
+    (models/hosted.py); on a small machine spares forked meanwhile take the cores from it, and
+    delay the run's first request, while no answer, hence no scoring, can come before it is up.
+    """
+    release = getattr(executor, "release_spares", None)
+    if release is None:
+        return
+    wait_open = getattr(backend, "wait_open", None)
+    if wait_open is None or wait_open(0):
+        release()
+        return
+
+    def release_once_open() -> None:
+        wait_open(OPEN_WAIT_S)
+        release()
+
+    threading.Thread(target=release_once_open, name="spares-once-model-opens", daemon=True).start()
 
 
 def _deliver(messages: list[str], on_warning: WarningCallback | None) -> None:
@@ -93,7 +116,12 @@ class ExecutorStart:
         try:
             address, warn, spares = config.ray_address, self._messages.append, ready_children(config)
             self._executor = start(
-                config.executor, config.sandbox, ray_address=address, on_warning=warn, spares=spares
+                config.executor,
+                config.sandbox,
+                ray_address=address,
+                on_warning=warn,
+                spares=spares,
+                hold_spares=True,  # until the run's model client is up: release_spares_once_model_opens
             )
         except BaseException as exc:  # noqa: BLE001 - raised in result(), in the caller's thread
             self._error = exc

@@ -187,8 +187,8 @@ class _Worker:
             return True
         return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _fd, mask in events)
 
-    def spawn(self, limits: Limits, timeout_s: float, probe: bool = False) -> tuple[int, socket.socket, str]:
-        request = {"op": "spawn", "limits": limits.to_dict(), **({"probe": True} if probe else {})}
+    def spawn(self, limits: Limits, timeout_s: float, early: bool = False) -> tuple[int, socket.socket, str]:
+        request = {"op": "spawn", "limits": limits.to_dict(), **({"early": True} if early else {})}
         with self.lock:
             self.control.settimeout(timeout_s)
             self.control.send(json.dumps(request).encode())
@@ -200,6 +200,13 @@ class _Worker:
             raise WorkerStartError(f"sandbox worker did not hand over a child: {detail}{self.cause()}")
         reply = json.loads(data)
         return int(reply["pid"]), socket.socket(fileno=fds[0]), str(reply["scratch"])
+
+    def fork_spares(self, timeout_s: float) -> None:
+        """Tell the worker that work is near: it forks the rest of its spares once spawns pause."""
+        with self.lock:
+            self.control.settimeout(timeout_s)
+            self.control.send(json.dumps({"op": "spares"}).encode())
+            self.control.recv(65536)
 
     def stop(self, grace_s: float = 2.0) -> None:
         """Close the control socket (the worker then kills its children and exits); kill it if slow."""
@@ -260,7 +267,9 @@ class WorkerPool:
     naming those it lacks; `mode="strict"` raises `SandboxUnavailable` unless network,
     filesystem, process and signal isolation are all in force, checked by a live probe
     child. Workers that die or hang are replaced; `close()` (or the end of the program)
-    kills every process the pool started.
+    kills every process the pool started. `spares`: children kept forked ahead, over all the
+    workers; each worker forks a few at start and the rest once work begins, at the first
+    spawn or, with `hold_spares`, at `release_spares()`.
     """
 
     def __init__(
@@ -271,12 +280,14 @@ class WorkerPool:
         spawn_timeout_s: float = 20.0,
         on_warning: Callable[[str], None] | None = None,
         spares: int | None = None,
+        hold_spares: bool = False,
     ) -> None:
         if mode not in MODES:
             raise UnknownSandboxMode(f"unknown sandbox mode {mode!r} (use {' or '.join(MODES)})")
         self.mode = mode
         self.n_workers = n_workers or max(1, min(os.cpu_count() or 1, 4))
         self.spares = spares or POOL_SPARES  # children kept forked ahead, over all the workers
+        self._holding_spares = hold_spares  # until release_spares(), spawns do not start the rest
         self.spawn_timeout_s = spawn_timeout_s
         self._scratch_root = scratch_root or tempfile.mkdtemp(prefix="selftaught-sandbox-")
         os.makedirs(self._scratch_root, exist_ok=True)
@@ -385,11 +396,12 @@ class WorkerPool:
 
     def _spawn(self, limits: Limits, *, probe: bool) -> Child:
         """`spawn`; a `probe`'s child (the pool's own live check) does not start a worker's full
-        top-up of spares (sandbox/worker.py, EARLY_SPARES)."""
+        top-up of spares (sandbox/worker.py, EARLY_SPARES), nor does any spawn while they are held."""
         for attempt in range(SPAWN_ATTEMPTS):
             worker = self._worker()
             try:
-                pid, sock, scratch = worker.spawn(limits, self.spawn_timeout_s, probe=probe)
+                early = probe or self._holding_spares
+                pid, sock, scratch = worker.spawn(limits, self.spawn_timeout_s, early=early)
                 return _PooledChild(
                     pid=pid, sock=sock, scratch=scratch, limits=limits, worker=worker, pool=self
                 )
@@ -406,6 +418,25 @@ class WorkerPool:
                     raise
                 raise WorkerStartError(f"sandbox worker failed to spawn a child: {exc}") from exc
         raise AssertionError("unreachable")
+
+    def release_spares(self) -> None:
+        """Let the workers fork the rest of their spares (a pool started with `hold_spares`).
+
+        A run holds them while its model client starts (the OpenAI SDK's host imports for
+        about 0.5 s of CPU): no answer can come before the client is up, so spares forked
+        then would only take the cores from it (runs/start.py). A worker that does not take
+        the message is left as it is: it is replaced at the next spawn, and forks its spares then.
+        """
+        with self._lock:
+            if self._closed or not self._holding_spares:
+                return
+            self._holding_spares = False
+            workers = [w for w in self._workers if w is not None]
+        for worker in workers:
+            try:
+                worker.fork_spares(self.spawn_timeout_s)
+            except OSError:
+                pass
 
     def redoes_lost_work(self) -> bool:
         """Whether a lost worker's work runs again: only where no child can have killed its worker."""

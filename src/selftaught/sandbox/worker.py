@@ -89,9 +89,11 @@ def _recv_host_pid(sock: socket.socket) -> int:
 
 _PID_BYTES = 4
 QUIET_S = 0.05  # spares are forked once no spawn has come for this long (not during a burst)
-# Spares forked before the first spawn (other than the pool's live probe): the rest are forked once
-# work has begun, so that they do not take the cores from the run's own start (the orchestrator's
-# imports, the OpenAI SDK's host) and are ready for the first wave of scorings all the same.
+# Spares forked before work begins: the rest are forked once it has (the first spawn not marked
+# "early", or a "spares" message from the pool), so that they do not take the cores from the run's
+# own start (the orchestrator's imports, the OpenAI SDK's host) and are ready for the first wave of
+# scorings all the same. The pool marks its live probe early, and every spawn of a run whose model
+# client is still starting (WorkerPool's hold_spares).
 EARLY_SPARES = 2
 # Stopped children (done with, `Child.close`) a worker leaves for a pause in spawns, at most: more,
 # or more of their own memory than this, are killed at once.
@@ -145,7 +147,7 @@ class _Children:
     ) -> None:
         self.scratch_root = scratch_root
         self.spares_kept = max(1, spares)
-        self.started = False  # whether a child has been handed out for work (not the live probe)
+        self.started = False  # whether work has begun: the rest of the spares may be forked
         self.confinement = confinement
         self.control = control
         self.live: dict[int, str] = {}
@@ -334,12 +336,16 @@ def serve_control(
         if not data:
             break
         request = json.loads(data)
+        if request.get("op") == "spares":  # work is near: fork the rest of the spares once spawns pause
+            children.started = True
+            control.send(json.dumps({"ok": True}).encode())
+            continue
         if request.get("op") != "spawn":
             control.send(json.dumps({"ok": False, "error": "unknown op"}).encode())
             continue
         try:
             child = children.hand_out(request["limits"])
-            children.started = children.started or not request.get("probe")
+            children.started = children.started or not request.get("early")
         except OSError as exc:
             control.send(json.dumps({"ok": False, "error": str(exc)}).encode())
             children.reap()
