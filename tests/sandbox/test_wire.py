@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import socket
+import threading
 import time
 import tracemalloc
 
@@ -239,3 +241,94 @@ def test_fuzz_values_give_a_value_or_a_malformed_value(value):
 def test_encode_refuses_what_the_frame_cannot_hold():
     with pytest.raises(FrameTooLarge):
         encode_frame({"x": "a" * 100}, max_frame=50)
+
+
+# -- reading ahead -----------------------------------------------------------------------------
+
+
+finite_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.text(max_size=6), finite_values, max_size=4), max_size=6),
+    st.lists(st.integers(1, 40), min_size=1, max_size=8),
+    st.binary(max_size=12),
+)
+def test_a_frame_reader_gives_what_recv_frame_gives_however_the_bytes_arrive(messages, cuts, trailing):
+    """Frames sent in pieces of any size (a peer's writes) read as they are, one by one; bytes
+    left after the last frame are a partial frame, never a message; a frame that does not
+    decode is the same ProtocolError either way."""
+    from selftaught.inside.protocol import FrameReader
+
+    frames = [encode_frame(m) for m in messages]
+    data = b"".join(frames) + trailing
+    pieces, at = [], 0
+    for i in itertools.count():
+        if at >= len(data):
+            break
+        size = cuts[i % len(cuts)]
+        pieces.append(data[at : at + size])
+        at += size
+    expected: list[object] = []
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(data)
+        left.shutdown(socket.SHUT_WR)
+        while True:
+            try:
+                expected.append(recv_frame(right, time.monotonic() + 5).message)
+            except ProtocolError as exc:
+                expected.append(type(exc))
+                break
+    got: list[object] = []
+    left, right = socket.socketpair()
+    with left, right:
+        writer = threading.Thread(target=lambda: [left.sendall(p) for p in pieces] and None)
+        writer.start()
+        writer.join()
+        left.shutdown(socket.SHUT_WR)
+        reader = FrameReader(right)
+        while True:
+            try:
+                got.append(reader.read(time.monotonic() + 5).message)
+            except ProtocolError as exc:
+                got.append(type(exc))
+                break
+            assert len(reader._buffer) <= max(len(f) for f in frames) + 2 * 65536
+    assert got == expected
+    assert got[: len(messages)] == messages
+
+
+def test_a_frame_reader_keeps_recv_frames_deadline_and_limits():
+    from selftaught.inside.protocol import FrameReader
+
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(encode_frame({"n": 1}) + encode_frame({"n": 2}))
+        reader = FrameReader(right)
+        assert reader.read(time.monotonic() + 5).message == {"n": 1}  # the second is read ahead
+        with pytest.raises(FrameTimeout):  # already held, but taken after its deadline
+            reader.read(time.monotonic() - 0.001)
+        started = time.monotonic()
+        with pytest.raises(FrameTimeout):
+            FrameReader(left).read(time.monotonic() + 0.2)  # nothing comes
+        assert time.monotonic() - started < 5
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall((10**6).to_bytes(4, "big"))
+        with pytest.raises(FrameTooLarge):
+            FrameReader(right).read(time.monotonic() + 5, max_frame=1000)
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(encode_tailed_frame({"type": "result", "ok": True}, b"\0" * 8))
+        with pytest.raises(MalformedFrame, match="tail"):
+            FrameReader(right).read(time.monotonic() + 5)

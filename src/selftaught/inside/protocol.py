@@ -54,6 +54,7 @@ from selftaught.inside.wire_errors import (
 __all__ = [
     "ALLOWED_DTYPES",
     "DEFAULT_MAX_FRAME",
+    "FrameReader",
     "FrameTimeout",
     "PeerClosed",
     "ProtocolError",
@@ -229,6 +230,62 @@ def recv_frame(
     payload = _recv_exact(sock, size, deadline)
     items = item_bound(payload)
     return ReceivedFrame(_decode(payload, items, limits), size, items)
+
+
+class FrameReader:
+    """`recv_frame` for one peer's socket, read a chunk at a time: frames that arrived together
+    (a batch's results, each sent as it is computed) cost one receive instead of two each.
+
+    It holds at most one frame and one chunk beyond it, so it bounds memory as `recv_frame`
+    does (plus `_CHUNK`). Like `recv_frame`, it raises FrameTimeout once `deadline` has passed,
+    even for a frame already read: a result counts when it is taken, as before. Whatever it
+    read ahead is lost with it, so a socket has one reader.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = bytearray()
+        self._start = 0  # where the unread bytes begin
+
+    def _fill(self, size: int, deadline: float | None) -> None:
+        """Receive until `size` unread bytes are held."""
+        if len(self._buffer) - self._start >= size:
+            return
+        if self._start:  # drop what was read, so the buffer holds one frame and a chunk at most
+            del self._buffer[: self._start]
+            self._start = 0
+        while len(self._buffer) < size:
+            try:
+                self.sock.settimeout(_remaining(deadline))
+                chunk = self.sock.recv(max(_CHUNK, min(size - len(self._buffer), 1 << 20)))
+            except TimeoutError as exc:
+                raise FrameTimeout("timed out waiting for a message") from exc
+            except OSError as exc:
+                raise PeerClosed(f"connection lost: {exc}") from exc
+            if not chunk:
+                raise PeerClosed("peer closed the connection")
+            self._buffer += chunk
+
+    def read(
+        self,
+        deadline: float | None = None,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        limits: WireLimits = DEFAULT_LIMITS,
+    ) -> ReceivedFrame:
+        """The next frame, as `recv_frame` gives it."""
+        _remaining(deadline)
+        self._fill(_HEADER.size, deadline)
+        (size,) = _HEADER.unpack_from(self._buffer, self._start)
+        if size & TAIL_FLAG:
+            raise MalformedFrame("a frame with a raw tail, which only a child accepts")
+        if size > max_frame:
+            raise FrameTooLarge(f"peer announced a {size}-byte message, over the {max_frame}-byte limit")
+        self._fill(_HEADER.size + size, deadline)
+        begin = self._start + _HEADER.size
+        payload = self._buffer[begin : begin + size]
+        self._start = begin + size
+        items = item_bound(payload)
+        return ReceivedFrame(_decode(payload, items, limits), size, items)
 
 
 def recv_message(

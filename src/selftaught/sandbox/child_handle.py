@@ -28,7 +28,7 @@ from selftaught.inside.messages import (
     parse_answerable,
     parse_child_message,
 )
-from selftaught.inside.protocol import DEFAULT_MAX_FRAME, recv_frame, send_frame, send_message
+from selftaught.inside.protocol import DEFAULT_MAX_FRAME, FrameReader, send_frame, send_message
 from selftaught.sandbox.errors import FrameTimeout, PeerClosed, ProtocolError
 from selftaught.sandbox.limits import Limits
 
@@ -71,6 +71,7 @@ class Child:
     limits: Limits
     max_frame: int = DEFAULT_MAX_FRAME
     alive: bool = field(default=True)
+    _reader: FrameReader | None = field(default=None, repr=False, compare=False)
 
     def run(
         self,
@@ -144,7 +145,9 @@ class Child:
 
     def _receive(self, deadline: float, answering: bool) -> ChildMessage:
         """The next message; a request that does not fit becomes an `InvalidRequest` when answering."""
-        frame = recv_frame(self.sock, deadline, self.max_frame)
+        if self._reader is None:
+            self._reader = FrameReader(self.sock)
+        frame = self._reader.read(deadline, self.max_frame)
         parse = parse_answerable if answering else parse_child_message
         return parse(frame.message, wire_bytes=frame.size, wire_items=frame.items)
 
