@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from hypothesis import strategies as st
 from selftaught.inside.messages import PromptRequest, Result, UtilityRequest, parse_child_message
 from selftaught.inside.protocol import (
     TAIL_FLAG,
+    FrameReader,
+    ReceivedFrame,
     decode_frame,
     encode_frame,
     encode_tailed_frame,
@@ -246,6 +249,36 @@ def test_encode_refuses_what_the_frame_cannot_hold():
 # -- reading ahead -----------------------------------------------------------------------------
 
 
+def _read_all(pieces: list[bytes], read: Callable[[socket.socket], ReceivedFrame]) -> list[object]:
+    """What `read` takes from a socket whose peer writes `pieces` one by one while it reads (a
+    peer that wrote everything first could fill the socket's buffer and wait forever), then
+    closes: each frame's message, then the type of the ProtocolError that ended it."""
+    left, right = socket.socketpair()
+
+    def pour() -> None:
+        try:
+            for piece in pieces:
+                left.sendall(piece)
+            left.shutdown(socket.SHUT_WR)
+        except OSError:  # the reader stopped and closed its end
+            pass
+
+    writer = threading.Thread(target=pour, daemon=True)
+    writer.start()
+    taken: list[object] = []
+    with right:
+        while True:
+            try:
+                taken.append(read(right).message)
+            except ProtocolError as exc:
+                taken.append(type(exc))
+                break
+    writer.join(10)
+    left.close()
+    assert not writer.is_alive()
+    return taken
+
+
 finite_values = st.recursive(
     st.none()
     | st.booleans()
@@ -264,11 +297,9 @@ finite_values = st.recursive(
     st.binary(max_size=12),
 )
 def test_a_frame_reader_gives_what_recv_frame_gives_however_the_bytes_arrive(messages, cuts, trailing):
-    """Frames sent in pieces of any size (a peer's writes) read as they are, one by one; bytes
-    left after the last frame are a partial frame, never a message; a frame that does not
-    decode is the same ProtocolError either way."""
-    from selftaught.inside.protocol import FrameReader
-
+    """Frames sent in pieces of any size (a peer's writes) read as they are, one by one; the
+    bytes after the last frame (a partial frame, or one that does not decode, or even a whole
+    one) read as `recv_frame` reads them, to the same ProtocolError."""
     frames = [encode_frame(m) for m in messages]
     data = b"".join(frames) + trailing
     pieces, at = [], 0
@@ -278,39 +309,23 @@ def test_a_frame_reader_gives_what_recv_frame_gives_however_the_bytes_arrive(mes
         size = cuts[i % len(cuts)]
         pieces.append(data[at : at + size])
         at += size
-    expected: list[object] = []
-    left, right = socket.socketpair()
-    with left, right:
-        left.sendall(data)
-        left.shutdown(socket.SHUT_WR)
-        while True:
-            try:
-                expected.append(recv_frame(right, time.monotonic() + 5).message)
-            except ProtocolError as exc:
-                expected.append(type(exc))
-                break
-    got: list[object] = []
-    left, right = socket.socketpair()
-    with left, right:
-        writer = threading.Thread(target=lambda: [left.sendall(p) for p in pieces] and None)
-        writer.start()
-        writer.join()
-        left.shutdown(socket.SHUT_WR)
-        reader = FrameReader(right)
-        while True:
-            try:
-                got.append(reader.read(time.monotonic() + 5).message)
-            except ProtocolError as exc:
-                got.append(type(exc))
-                break
-            assert len(reader._buffer) <= max(len(f) for f in frames) + 2 * 65536
+    expected = _read_all(pieces, lambda sock: recv_frame(sock, time.monotonic() + 5))
+    readers: list[FrameReader] = []
+    bound = max((len(f) for f in frames), default=0) + len(trailing) + 2 * 65536
+
+    def read_ahead(sock: socket.socket) -> ReceivedFrame:
+        if not readers:
+            readers.append(FrameReader(sock))
+        frame = readers[0].read(time.monotonic() + 5)
+        assert len(readers[0]._buffer) <= bound  # a frame and a chunk at most
+        return frame
+
+    got = _read_all(pieces, read_ahead)
     assert got == expected
     assert got[: len(messages)] == messages
 
 
 def test_a_frame_reader_keeps_recv_frames_deadline_and_limits():
-    from selftaught.inside.protocol import FrameReader
-
     left, right = socket.socketpair()
     with left, right:
         left.sendall(encode_frame({"n": 1}) + encode_frame({"n": 2}))
