@@ -33,7 +33,9 @@ import socket
 import struct
 import sys
 import time
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from functools import partial
+from typing import Any, NamedTuple, TypeVar
 
 from selftaught.inside.wire import (
     ALLOWED_DTYPES,
@@ -197,22 +199,39 @@ def send_frame(
         raise PeerClosed(f"connection lost: {exc}") from exc
 
 
+_T = TypeVar("_T")
+
+
+def _recv_by(sock: socket.socket, deadline: float | None, receive: Callable[[], _T]) -> _T:
+    """One receive on `sock` before `deadline`, its failures as the protocol's errors."""
+    try:
+        sock.settimeout(_remaining(deadline))
+        return receive()
+    except TimeoutError as exc:
+        raise FrameTimeout("timed out waiting for a message") from exc
+    except OSError as exc:
+        raise PeerClosed(f"connection lost: {exc}") from exc
+
+
 def _recv_exact(sock: socket.socket, size: int, deadline: float | None) -> bytearray:
     buffer = bytearray(size)
     view = memoryview(buffer)
     got = 0
     while got < size:
-        try:
-            sock.settimeout(_remaining(deadline))
-            n = sock.recv_into(view[got:], min(size - got, 1 << 20))
-        except TimeoutError as exc:
-            raise FrameTimeout("timed out waiting for a message") from exc
-        except OSError as exc:
-            raise PeerClosed(f"connection lost: {exc}") from exc
+        n = _recv_by(sock, deadline, partial(sock.recv_into, view[got:], min(size - got, 1 << 20)))
         if not n:
             raise PeerClosed("peer closed the connection")
         got += n
     return buffer
+
+
+def _announced_size(header: int, max_frame: int) -> int:
+    """The payload size a header announces, refused if it has a tail or is over `max_frame`."""
+    if header & TAIL_FLAG:
+        raise MalformedFrame("a frame with a raw tail, which only a child accepts")
+    if header > max_frame:
+        raise FrameTooLarge(f"peer announced a {header}-byte message, over the {max_frame}-byte limit")
+    return header
 
 
 def recv_frame(
@@ -222,11 +241,8 @@ def recv_frame(
     limits: WireLimits = DEFAULT_LIMITS,
 ) -> ReceivedFrame:
     """One framed message received before `deadline`, with its size and item bound (its decoding cost)."""
-    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
-    if size & TAIL_FLAG:
-        raise MalformedFrame("a frame with a raw tail, which only a child accepts")
-    if size > max_frame:
-        raise FrameTooLarge(f"peer announced a {size}-byte message, over the {max_frame}-byte limit")
+    (header,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
+    size = _announced_size(header, max_frame)
     payload = _recv_exact(sock, size, deadline)
     items = item_bound(payload)
     return ReceivedFrame(_decode(payload, items, limits), size, items)
@@ -255,13 +271,8 @@ class FrameReader:
             del self._buffer[: self._start]
             self._start = 0
         while len(self._buffer) < size:
-            try:
-                self.sock.settimeout(_remaining(deadline))
-                chunk = self.sock.recv(max(_CHUNK, min(size - len(self._buffer), 1 << 20)))
-            except TimeoutError as exc:
-                raise FrameTimeout("timed out waiting for a message") from exc
-            except OSError as exc:
-                raise PeerClosed(f"connection lost: {exc}") from exc
+            want = max(_CHUNK, min(size - len(self._buffer), 1 << 20))
+            chunk = _recv_by(self.sock, deadline, partial(self.sock.recv, want))
             if not chunk:
                 raise PeerClosed("peer closed the connection")
             self._buffer += chunk
@@ -275,11 +286,8 @@ class FrameReader:
         """The next frame, as `recv_frame` gives it."""
         _remaining(deadline)
         self._fill(_HEADER.size, deadline)
-        (size,) = _HEADER.unpack_from(self._buffer, self._start)
-        if size & TAIL_FLAG:
-            raise MalformedFrame("a frame with a raw tail, which only a child accepts")
-        if size > max_frame:
-            raise FrameTooLarge(f"peer announced a {size}-byte message, over the {max_frame}-byte limit")
+        (header,) = _HEADER.unpack_from(self._buffer, self._start)
+        size = _announced_size(header, max_frame)
         self._fill(_HEADER.size + size, deadline)
         begin = self._start + _HEADER.size
         payload = self._buffer[begin : begin + size]
